@@ -1,0 +1,249 @@
+// Package cli is startsvc's command line: flags fill an options struct, and a run
+// function per command does the work with the surroundings passed in.
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"strings"
+	"time"
+
+	"github.com/mattn/go-isatty"
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+
+	"github.com/startsvc/startsvc/internal/compose"
+	"github.com/startsvc/startsvc/internal/exitcode"
+	"github.com/startsvc/startsvc/internal/secrets"
+	"github.com/startsvc/startsvc/internal/ui"
+)
+
+// Version is startsvc's version, set at build time with -ldflags "-X …cli.Version=…".
+var Version = "dev"
+
+// Env is the process's surroundings: everything startsvc reads from outside
+// comes through here, so tests can build it by hand.
+type Env struct {
+	Args    []string // without the program name
+	Environ []string // KEY=VALUE
+	Stdin   io.Reader
+	Stdout  io.Writer
+	Stderr  io.Writer
+	Dir     string // working directory
+}
+
+// Getenv looks a variable up in Environ; the last assignment wins.
+func (e Env) Getenv(key string) string {
+	v := ""
+	for _, kv := range e.Environ {
+		if k, val, ok := strings.Cut(kv, "="); ok && k == key {
+			v = val
+		}
+	}
+	return v
+}
+
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	return ok && (isatty.IsTerminal(f.Fd()) || isatty.IsCygwinTerminal(f.Fd()))
+}
+
+// deps are the parts of the outside world a command uses, swappable in tests.
+type deps struct {
+	env      Env
+	lookPath compose.LookPath
+	output   compose.Output
+	command  func(ctx context.Context, name string, args ...string) *exec.Cmd
+}
+
+// Main runs startsvc with env and returns the process exit code. It prints
+// errors itself; nothing below it exits the process.
+func Main(ctx context.Context, env Env) (code int) {
+	d := &deps{env: env, lookPath: exec.LookPath, output: compose.ExecOutput, command: exec.CommandContext}
+	g := &globalOptions{}
+	root := newRoot(d, g)
+	root.SetArgs(env.Args)
+	root.SetIn(env.Stdin)
+	root.SetOut(env.Stdout)
+	root.SetErr(env.Stderr)
+	defer func() {
+		// A panic must not skip the deferred removal of the hand-over file, which
+		// the run functions hold; by the time it reaches here they have run.
+		if r := recover(); r != nil {
+			fmt.Fprintf(env.Stderr, "startsvc: internal error: %v\n", r)
+			code = exitcode.Failure
+		}
+	}()
+	err := root.ExecuteContext(ctx)
+	code = exitcode.Of(ctx, err)
+	if err != nil && !errors.Is(err, errSilent) {
+		u := g.ui
+		if u == nil {
+			u = ui.New(env.Stderr, false, false, false)
+		}
+		switch code {
+		case exitcode.Interrupted:
+			u.Error("interrupted")
+		default:
+			u.Error("%s", err)
+		}
+		if code == exitcode.Usage && g.usageHint {
+			fmt.Fprintf(env.Stderr, "Run '%s --help' for usage.\n", g.cmdPath)
+		}
+	}
+	return code
+}
+
+// errSilent ends a command with its exit code when the command has already said why.
+var errSilent = errors.New("already reported")
+
+// globalOptions are the flags every command accepts.
+type globalOptions struct {
+	Dir         string
+	Project     string
+	Profile     string
+	Environment string
+	Files       []string
+	EnvFile     string
+	Compose     string
+
+	SkipInfisical    bool
+	RequireInfisical bool
+	InfisicalURL     string
+	InfisicalProject string
+	InfisicalEnv     string
+	SecretPath       string
+	SecretsVia       string
+
+	DryRun      bool
+	WaitTimeout time.Duration
+	NoColor     bool
+	Quiet       bool
+	Verbose     bool
+
+	profileSet bool
+	ui         *ui.UI
+	usageHint  bool
+	cmdPath    string
+	redactor   *secrets.Redactor
+}
+
+const exitCodesHelp = `Exit codes:
+  0    done
+  1    runtime failure: compose failed, a service unhealthy or not ready in time
+  2    usage or configuration error (bad flag, unknown profile, invalid compose file
+       or .env, missing required variable); nothing was changed
+  3    Docker Engine or compose unavailable
+  4    Infisical error that is not a fallback case, or any fallback under --require-infisical
+  130  interrupted (SIGINT or SIGTERM)`
+
+func newRoot(d *deps, g *globalOptions) *cobra.Command {
+	root := &cobra.Command{
+		Use:   "startsvc [command] [flags]",
+		Short: "Bring up a Docker Compose stack with its secrets from Infisical",
+		Long: `startsvc brings up a Docker Compose stack — by default the local AI stack in
+this directory — with its secrets taken from Infisical instead of plaintext .env
+files. Without a command it runs 'up'.
+
+Settings come from flags, then environment variables, then .infisical.json,
+then defaults. Variables reach compose with the precedence
+shell environment < .env < Infisical.`,
+		Example: `  startsvc --profile cpu
+  startsvc --profile gpu-nvidia --environment public
+  startsvc --skip-infisical
+  startsvc down`,
+		Args:          g.noArgs,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+		Version:       Version,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return runUp(cmd.Context(), d, &upOptions{global: g})
+		},
+	}
+	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
+		g.usageHint, g.cmdPath = true, c.CommandPath()
+		return exitcode.With(exitcode.Usage, err)
+	})
+	root.PersistentPreRunE = func(cmd *cobra.Command, _ []string) error {
+		g.profileSet = cmd.Flags().Changed("profile")
+		colored := !g.NoColor && d.env.Getenv("NO_COLOR") == "" && d.env.Getenv("TERM") != "dumb" && isTerminal(d.env.Stderr)
+		g.ui = ui.New(d.env.Stderr, colored, g.Quiet, g.Verbose)
+		g.redactor = secrets.NewRedactor()
+		g.ui.Redact = g.redactor.String
+		return g.validate()
+	}
+	root.SetHelpTemplate(root.HelpTemplate() + "\n" + exitCodesHelp + "\n")
+	root.SetVersionTemplate("startsvc {{.Version}}\n")
+	addGlobalFlags(root.PersistentFlags(), g, d.env)
+	root.AddCommand(newUpCmd(d, g), newDownCmd(d, g), newVersionCmd(d, g))
+	root.CompletionOptions.HiddenDefaultCmd = true
+	return root
+}
+
+func addGlobalFlags(fs *pflag.FlagSet, g *globalOptions, env Env) {
+	project := env.Getenv("COMPOSE_PROJECT_NAME")
+	if project == "" {
+		project = "localai"
+	}
+	fs.StringVarP(&g.Dir, "dir", "C", ".", "stack directory")
+	fs.StringVarP(&g.Project, "project-name", "p", project, "compose project name (default from COMPOSE_PROJECT_NAME)")
+	fs.StringVar(&g.Profile, "profile", stackDefaultProfile, "cpu, gpu-nvidia, gpu-amd, none, auto, or a compose profile of the stack")
+	fs.StringVar(&g.Environment, "environment", "private", "private (ports on 127.0.0.1) or public (only Caddy's 80/443)")
+	fs.StringArrayVarP(&g.Files, "file", "f", nil, "compose file, repeatable; replaces the stack's default files")
+	fs.StringVar(&g.EnvFile, "env-file", ".env", "the stack's env file, relative to the stack directory")
+	fs.StringVar(&g.Compose, "compose", env.Getenv("STARTSVC_COMPOSE"), "compose binary to use (default: docker compose, then docker-compose; env STARTSVC_COMPOSE)")
+	fs.BoolVar(&g.SkipInfisical, "skip-infisical", false, "do not fetch secrets from Infisical; use .env only")
+	fs.BoolVar(&g.RequireInfisical, "require-infisical", false, "fail instead of falling back to .env")
+	fs.StringVar(&g.InfisicalURL, "infisical-url", "", "Infisical site URL, with or without /api (env INFISICAL_API_URL, INFISICAL_DOMAIN)")
+	fs.StringVar(&g.InfisicalProject, "infisical-project", "", "Infisical project id (env INFISICAL_PROJECT_ID, .infisical.json workspaceId)")
+	fs.StringVar(&g.InfisicalEnv, "infisical-env", "", "Infisical environment slug (default dev, or .infisical.json defaultEnvironment)")
+	fs.StringVar(&g.SecretPath, "secret-path", "/", "Infisical folder to read secrets from")
+	fs.StringVar(&g.SecretsVia, "secrets-via", string(secrets.ViaFile), "how secrets reach compose: file (a 0600 env file removed after use) or env (process environment, nothing on disk)")
+	fs.BoolVar(&g.DryRun, "dry-run", false, "print the compose commands that would run, and change nothing")
+	fs.DurationVar(&g.WaitTimeout, "wait-timeout", 5*time.Minute, "how long to wait for services to be ready")
+	fs.BoolVar(&g.NoColor, "no-color", false, "no colour in output (also NO_COLOR)")
+	fs.BoolVarP(&g.Quiet, "quiet", "q", false, "only warnings and errors")
+	fs.BoolVarP(&g.Verbose, "verbose", "v", false, "more detail")
+}
+
+// noArgs refuses positional arguments as a usage error (exit 2); on the root
+// command that is an unknown command.
+func (g *globalOptions) noArgs(cmd *cobra.Command, args []string) error {
+	if len(args) == 0 {
+		return nil
+	}
+	g.usageHint, g.cmdPath = true, cmd.CommandPath()
+	if !cmd.HasParent() {
+		return exitcode.Usagef("unknown command %q for %q", args[0], cmd.CommandPath())
+	}
+	return exitcode.Usagef("%s takes no arguments, got %q", cmd.CommandPath(), args[0])
+}
+
+// stackDefaultProfile is shown as the default; a stack without a cpu profile runs with none.
+const stackDefaultProfile = "cpu"
+
+func (g *globalOptions) validate() error {
+	if g.Project == "" {
+		return exitcode.Usagef("--project-name must not be empty")
+	}
+	if strings.ToLower(g.Project) != g.Project || strings.ContainsAny(g.Project, " /\\:") {
+		return exitcode.Usagef("--project-name %q: compose project names are lower case letters, digits, '-' and '_'", g.Project)
+	}
+	if g.SecretsVia != string(secrets.ViaFile) && g.SecretsVia != string(secrets.ViaEnv) {
+		return exitcode.Usagef("--secrets-via %q: want file or env", g.SecretsVia)
+	}
+	if g.SkipInfisical && g.RequireInfisical {
+		return exitcode.Usagef("--skip-infisical and --require-infisical contradict each other")
+	}
+	if g.WaitTimeout <= 0 {
+		return exitcode.Usagef("--wait-timeout must be positive")
+	}
+	if g.Quiet && g.Verbose {
+		return exitcode.Usagef("--quiet and --verbose contradict each other")
+	}
+	return nil
+}

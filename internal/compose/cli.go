@@ -1,0 +1,180 @@
+// Package compose finds and runs the Docker Compose CLI, loads compose files with
+// compose-go exactly as that CLI will, and reads and writes env files in its dialect.
+package compose
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/startsvc/startsvc/internal/exitcode"
+)
+
+// Version is a compose release, as `compose version --short` prints it.
+type Version struct {
+	Major, Minor, Patch int
+}
+
+func (v Version) String() string { return fmt.Sprintf("%d.%d.%d", v.Major, v.Minor, v.Patch) }
+
+// AtLeast reports whether v is the same release as, or newer than, major.minor.patch.
+func (v Version) AtLeast(major, minor, patch int) bool {
+	if v.Major != major {
+		return v.Major > major
+	}
+	if v.Minor != minor {
+		return v.Minor > minor
+	}
+	return v.Patch >= patch
+}
+
+// ParseVersion reads "2.40.3", "v2.40.3", "2.40.3-desktop.1" or "1.29.2, build …".
+func ParseVersion(s string) (Version, error) {
+	s = strings.TrimSpace(s)
+	s = strings.TrimPrefix(s, "v")
+	if i := strings.IndexAny(s, "-+, \n"); i >= 0 {
+		s = s[:i]
+	}
+	parts := strings.Split(s, ".")
+	if len(parts) < 2 {
+		return Version{}, fmt.Errorf("parse compose version %q", s)
+	}
+	var nums [3]int
+	for i := 0; i < len(parts) && i < 3; i++ {
+		n, err := strconv.Atoi(parts[i])
+		if err != nil {
+			return Version{}, fmt.Errorf("parse compose version %q", s)
+		}
+		nums[i] = n
+	}
+	return Version{nums[0], nums[1], nums[2]}, nil
+}
+
+// MinVersion is the oldest compose startsvc runs: v2 with `up --wait`-era semantics.
+// The shipped stack needs IncludeVersion on top of it.
+var (
+	MinVersion     = Version{2, 17, 0}
+	IncludeVersion = Version{2, 20, 0}
+)
+
+// CLI is a compose command line that was found and whose version is known.
+type CLI struct {
+	// Argv is the command before compose's own arguments:
+	// ["docker", "compose"] for the plugin, ["docker-compose"] for a standalone binary.
+	Argv    []string
+	Version Version
+}
+
+// Name is how the CLI is shown to people: "docker compose" or a binary's path.
+func (c CLI) Name() string { return strings.Join(c.Argv, " ") }
+
+// Command builds the argument list for args; the first element is the program.
+func (c CLI) Command(args ...string) []string {
+	out := make([]string, 0, len(c.Argv)+len(args))
+	out = append(out, c.Argv...)
+	return append(out, args...)
+}
+
+// LookPath finds a program on the PATH; it is exec.LookPath in production.
+type LookPath func(file string) (string, error)
+
+// Output runs argv and returns its standard output; exec in production.
+type Output func(ctx context.Context, env []string, argv []string) ([]byte, error)
+
+// ExecOutput runs argv with env and returns its standard output; on failure the
+// error includes the first line of its standard error.
+func ExecOutput(ctx context.Context, env []string, argv []string) ([]byte, error) {
+	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
+	cmd.Env = env
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		msg := strings.TrimSpace(stderr.String())
+		if i := strings.IndexByte(msg, '\n'); i >= 0 {
+			msg = msg[:i]
+		}
+		if msg != "" {
+			return out, fmt.Errorf("%s: %w: %s", strings.Join(argv, " "), err, msg)
+		}
+		return out, fmt.Errorf("%s: %w", strings.Join(argv, " "), err)
+	}
+	return out, nil
+}
+
+// Finder discovers the compose CLI.
+type Finder struct {
+	LookPath LookPath
+	Output   Output
+	Env      []string
+	// Explicit names a binary to use (the --compose flag or STARTSVC_COMPOSE). A path
+	// whose base name is "docker" means its compose plugin.
+	Explicit string
+}
+
+const installHint = "install the Docker Compose v2 plugin (https://docs.docker.com/compose/install/), " +
+	"or name a compose binary with --compose or STARTSVC_COMPOSE"
+
+// Find returns the compose CLI to use: the explicit one when given, else the
+// `docker compose` plugin, else a standalone `docker-compose`. Its version is read
+// once. A missing CLI or one older than MinVersion is an *exitcode.Error with
+// code Unavailable that says what to install.
+func (f Finder) Find(ctx context.Context) (CLI, error) {
+	ctx, cancel := context.WithTimeout(ctx, 20*time.Second)
+	defer cancel()
+	var candidates [][]string
+	if f.Explicit != "" {
+		if filepath.Base(f.Explicit) == "docker" {
+			candidates = append(candidates, []string{f.Explicit, "compose"})
+		} else {
+			candidates = append(candidates, []string{f.Explicit})
+		}
+	} else {
+		if p, err := f.LookPath("docker"); err == nil {
+			candidates = append(candidates, []string{p, "compose"})
+		}
+		if p, err := f.LookPath("docker-compose"); err == nil {
+			candidates = append(candidates, []string{p})
+		}
+	}
+	if len(candidates) == 0 {
+		return CLI{}, exitcode.With(exitcode.Unavailable,
+			errors.New("no compose CLI found: neither `docker compose` nor `docker-compose` is on the PATH; "+installHint))
+	}
+	var errs []error
+	for _, argv := range candidates {
+		cli := CLI{Argv: argv}
+		out, err := f.Output(ctx, f.Env, cli.Command("version", "--short"))
+		if err != nil {
+			if ctx.Err() != nil {
+				return CLI{}, ctx.Err()
+			}
+			errs = append(errs, err)
+			continue
+		}
+		v, err := ParseVersion(string(out))
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", cli.Name(), err))
+			continue
+		}
+		cli.Version = v
+		if v.Major < 2 {
+			return CLI{}, exitcode.With(exitcode.Unavailable, fmt.Errorf(
+				"%s is compose %s (v1, end of life since 2023): startsvc needs compose v2 >= %s; %s",
+				cli.Name(), v, MinVersion, installHint))
+		}
+		if !v.AtLeast(MinVersion.Major, MinVersion.Minor, MinVersion.Patch) {
+			return CLI{}, exitcode.With(exitcode.Unavailable, fmt.Errorf(
+				"%s is compose %s: startsvc needs compose >= %s; %s", cli.Name(), v, MinVersion, installHint))
+		}
+		return cli, nil
+	}
+	return CLI{}, exitcode.With(exitcode.Unavailable,
+		fmt.Errorf("no working compose CLI: %w; %s", errors.Join(errs...), installHint))
+}

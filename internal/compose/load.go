@@ -1,0 +1,149 @@
+package compose
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"maps"
+	"os"
+	"slices"
+	"sort"
+
+	"go.yaml.in/yaml/v4"
+
+	"github.com/compose-spec/compose-go/v2/cli"
+	"github.com/compose-spec/compose-go/v2/template"
+	"github.com/compose-spec/compose-go/v2/types"
+
+	"github.com/startsvc/startsvc/internal/exitcode"
+)
+
+// Spec says which compose project to load and with what, the same things
+// startsvc passes on compose's command line.
+type Spec struct {
+	Name     string   // project name (-p)
+	Dir      string   // project directory (--project-directory); relative paths in files resolve here
+	Files    []string // compose files (-f), absolute or relative to Dir
+	Profiles []string // active compose profiles (--profile)
+	// Env is every variable compose will see for interpolation: its process
+	// environment and its --env-file, already merged by the caller.
+	Env map[string]string
+}
+
+// Project is a loaded compose project.
+type Project struct {
+	*types.Project
+	// Defined lists every profile any service declares, sorted.
+	Defined []string
+}
+
+// Active reports the names of the services the active profiles select, sorted.
+func (p *Project) Active() []string {
+	names := slices.Collect(maps.Keys(p.Services))
+	sort.Strings(names)
+	return names
+}
+
+// Load reads the compose files as compose itself will for spec: interpolated with
+// spec.Env (never this process's environment), validated, profiles applied. A file
+// that does not parse or validate, or a required variable without a value, is a
+// usage error (exit 2) that names the file or the variable.
+func Load(ctx context.Context, spec Spec) (*Project, error) {
+	opts, err := projectOptions(spec, true)
+	if err != nil {
+		return nil, exitcode.With(exitcode.Usage, err)
+	}
+	p, err := opts.LoadProject(ctx)
+	if err != nil {
+		return nil, exitcode.With(exitcode.Usage, fmt.Errorf("load compose files: %w", err))
+	}
+	out := &Project{Project: p}
+	seen := map[string]bool{}
+	for _, s := range p.AllServices() {
+		for _, prof := range s.Profiles {
+			if !seen[prof] {
+				seen[prof] = true
+				out.Defined = append(out.Defined, prof)
+			}
+		}
+	}
+	sort.Strings(out.Defined)
+	return out, nil
+}
+
+// Variable is a variable a compose file references.
+type Variable struct {
+	Name       string
+	HasDefault bool // ${X:-d} or ${X-d}: compose has a value even when nothing sets it
+	Required   bool // ${X:?msg} or ${X?msg}: compose refuses to load without it
+}
+
+// Variables lists every variable the compose files of spec reference, whatever
+// the profiles, without interpolating anything; sorted by name.
+func Variables(ctx context.Context, spec Spec) ([]Variable, error) {
+	opts, err := projectOptions(spec, false)
+	if err != nil {
+		return nil, exitcode.With(exitcode.Usage, err)
+	}
+	model, err := opts.LoadModel(ctx)
+	if err != nil {
+		return nil, exitcode.With(exitcode.Usage, fmt.Errorf("load compose files: %w", err))
+	}
+	vars := template.ExtractVariables(model, template.DefaultPattern)
+	out := make([]Variable, 0, len(vars))
+	for _, v := range vars {
+		out = append(out, Variable{Name: v.Name, HasDefault: v.DefaultValue != "", Required: v.Required})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out, nil
+}
+
+func projectOptions(spec Spec, interpolate bool) (*cli.ProjectOptions, error) {
+	if len(spec.Files) == 0 {
+		return nil, errors.New("no compose file given")
+	}
+	env := make([]string, 0, len(spec.Env))
+	for k, v := range spec.Env {
+		env = append(env, k+"="+v)
+	}
+	fns := []cli.ProjectOptionsFn{
+		cli.WithWorkingDirectory(spec.Dir),
+		cli.WithEnv(env),
+		cli.WithInterpolation(interpolate),
+		cli.WithProfiles(spec.Profiles),
+	}
+	if spec.Name != "" {
+		fns = append(fns, cli.WithName(spec.Name))
+	}
+	if !interpolate {
+		fns = append(fns, cli.WithNormalization(false), cli.WithConsistency(false), cli.WithResolvedPaths(false))
+	}
+	return cli.NewProjectOptions(spec.Files, fns...)
+}
+
+// Select returns the project with only the services the given compose profiles
+// activate (and those without a profile).
+func (p *Project) Select(profiles []string) (*Project, error) {
+	sel, err := p.Project.WithProfiles(profiles)
+	if err != nil {
+		return nil, exitcode.With(exitcode.Usage, fmt.Errorf("select profiles: %w", err))
+	}
+	return &Project{Project: sel, Defined: p.Defined}, nil
+}
+
+// UsesInclude reports whether any of the files has a top-level include: section.
+func UsesInclude(files []string) bool {
+	for _, f := range files {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			continue
+		}
+		var top map[string]any
+		if yaml.Unmarshal(data, &top) == nil {
+			if _, ok := top["include"]; ok {
+				return true
+			}
+		}
+	}
+	return false
+}

@@ -1,0 +1,129 @@
+// Package docker talks to the Docker Engine API through the moby client: it
+// answers whether the Engine is there, what it offers, and what a compose
+// project's containers are doing.
+package docker
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"time"
+
+	"github.com/moby/moby/client"
+
+	"github.com/startsvc/startsvc/internal/exitcode"
+)
+
+// Compose's labels on the containers it creates.
+const (
+	LabelProject = "com.docker.compose.project"
+	LabelService = "com.docker.compose.service"
+	LabelOneoff  = "com.docker.compose.oneoff"
+	LabelNumber  = "com.docker.compose.container-number"
+)
+
+// Engine is a connection to the Docker Engine. It is safe for concurrent use.
+type Engine struct {
+	c *client.Client
+}
+
+// Connect builds a client from the given environment (DOCKER_HOST,
+// DOCKER_TLS_VERIFY, DOCKER_CERT_PATH, DOCKER_API_VERSION) without contacting the
+// Engine; Ping does that. Close releases it.
+func Connect(getenv func(string) string) (*Engine, error) {
+	opts := []client.Opt{}
+	if h := getenv("DOCKER_HOST"); h != "" {
+		opts = append(opts, client.WithHost(h))
+	}
+	if p := getenv("DOCKER_CERT_PATH"); p != "" && getenv("DOCKER_TLS_VERIFY") != "" {
+		opts = append(opts, client.WithTLSClientConfig(p+"/ca.pem", p+"/cert.pem", p+"/key.pem"))
+	}
+	c, err := client.New(opts...)
+	if err != nil {
+		return nil, exitcode.With(exitcode.Unavailable, fmt.Errorf("docker client: %w", err))
+	}
+	return &Engine{c: c}, nil
+}
+
+// Close releases the client's connections.
+func (e *Engine) Close() error { return e.c.Close() }
+
+// Client is the moby client, for the packages that watch containers.
+func (e *Engine) Client() *client.Client { return e.c }
+
+// Host is the address the client talks to.
+func (e *Engine) Host() string { return e.c.DaemonHost() }
+
+// Ping checks, within a few seconds, that the Engine answers. If it does not,
+// the error (code Unavailable) says how to start Docker.
+func (e *Engine) Ping(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	if _, err := e.c.Ping(ctx, client.PingOptions{NegotiateAPIVersion: true}); err != nil {
+		if cerr := context.Cause(ctx); cerr != nil && cerr != context.DeadlineExceeded {
+			return cerr
+		}
+		return exitcode.With(exitcode.Unavailable, fmt.Errorf(
+			"the Docker Engine at %s does not answer: %w\n"+
+				"  start Docker (Docker Desktop, `sudo systemctl start docker`, or `sudo dockerd &`), "+
+				"or point DOCKER_HOST at a running Engine", e.c.DaemonHost(), err))
+	}
+	return nil
+}
+
+// Facts are what the Engine says of itself that startsvc needs.
+type Facts struct {
+	Version    string
+	APIVersion string
+	Runtimes   []string // sorted runtime names, e.g. "nvidia", "runc"
+}
+
+// Facts asks the Engine for its version and runtimes.
+func (e *Engine) Facts(ctx context.Context) (Facts, error) {
+	info, err := e.c.Info(ctx, client.InfoOptions{})
+	if err != nil {
+		return Facts{}, exitcode.With(exitcode.Unavailable, fmt.Errorf("docker info: %w", err))
+	}
+	f := Facts{Version: info.Info.ServerVersion, APIVersion: e.c.ClientVersion()}
+	for name := range info.Info.Runtimes {
+		f.Runtimes = append(f.Runtimes, name)
+	}
+	sort.Strings(f.Runtimes)
+	return f, nil
+}
+
+// Container is one container of a compose project, as listed.
+type Container struct {
+	ID      string
+	Name    string
+	Service string
+	State   string // created, running, exited, restarting, …
+	Oneoff  bool
+}
+
+// ProjectContainers lists every container of the compose project, running or not.
+func (e *Engine) ProjectContainers(ctx context.Context, project string) ([]Container, error) {
+	res, err := e.c.ContainerList(ctx, client.ContainerListOptions{
+		All:     true,
+		Filters: make(client.Filters).Add("label", LabelProject+"="+project),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("list containers of project %s: %w", project, err)
+	}
+	out := make([]Container, 0, len(res.Items))
+	for _, c := range res.Items {
+		name := ""
+		if len(c.Names) > 0 {
+			name = c.Names[0]
+			if len(name) > 0 && name[0] == '/' {
+				name = name[1:]
+			}
+		}
+		out = append(out, Container{
+			ID: c.ID, Name: name, Service: c.Labels[LabelService], State: string(c.State),
+			Oneoff: c.Labels[LabelOneoff] == "True",
+		})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out, nil
+}

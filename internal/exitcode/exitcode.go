@@ -1,0 +1,70 @@
+// Package exitcode names startsvc's exit codes and carries them on errors.
+//
+// Every package returns plain errors; the ones that decide what kind of failure
+// happened wrap them with one of the constructors here. cli.Main turns the
+// outermost error into a process exit code with Of, in one place.
+package exitcode
+
+import (
+	"context"
+	"errors"
+	"fmt"
+)
+
+// The exit codes of startsvc. They are part of its interface: runbooks test them.
+const (
+	OK          = 0   // done
+	Failure     = 1   // runtime failure: compose failed, a service unhealthy or not ready in time
+	Usage       = 2   // usage or configuration error; nothing was changed
+	Unavailable = 3   // Docker Engine or compose unavailable
+	Infisical   = 4   // Infisical error that is not a fallback case, or any fallback under --require-infisical
+	Interrupted = 130 // SIGINT or SIGTERM
+)
+
+// Error is an error that carries the exit code the process should end with.
+type Error struct {
+	Code int
+	Err  error
+}
+
+func (e *Error) Error() string {
+	if e.Err == nil {
+		return fmt.Sprintf("exit status %d", e.Code)
+	}
+	return e.Err.Error()
+}
+
+func (e *Error) Unwrap() error { return e.Err }
+
+// With wraps err so that it ends the process with code. A nil err stays nil.
+func With(code int, err error) error {
+	if err == nil {
+		return nil
+	}
+	return &Error{Code: code, Err: err}
+}
+
+// Usagef returns a usage or configuration error (exit 2).
+func Usagef(format string, a ...any) error {
+	return &Error{Code: Usage, Err: fmt.Errorf(format, a...)}
+}
+
+// ErrInterrupted is the cancellation cause main sets when a signal arrives.
+var ErrInterrupted = errors.New("interrupted")
+
+// Of maps an error to the exit code of the process: nil is OK; an interruption
+// (the context's cause, or an *Error with Interrupted) is 130; an *Error gives
+// its code; anything else is a runtime failure.
+func Of(ctx context.Context, err error) int {
+	if err == nil {
+		return OK
+	}
+	if errors.Is(err, ErrInterrupted) || (ctx != nil && errors.Is(context.Cause(ctx), ErrInterrupted)) {
+		return Interrupted
+	}
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Code
+	}
+	return Failure
+}

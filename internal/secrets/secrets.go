@@ -1,0 +1,176 @@
+// Package secrets resolves the variables a compose project runs with — from the
+// shell, the stack's .env and Infisical, in that order of precedence — and hands
+// them to compose without leaking a value: through a 0600 env file that lives
+// only as long as compose needs it, or through compose's process environment.
+package secrets
+
+import (
+	"context"
+	"regexp"
+	"sort"
+	"strings"
+)
+
+// Secret is a string that never prints its value: fmt's %v, %s, %q, %+v and %#v
+// all show [redacted]. Use string(s) where the value is really needed.
+type Secret string
+
+func (Secret) String() string   { return "[redacted]" }
+func (Secret) GoString() string { return "[redacted]" }
+
+// Source supplies variables. Fetch returns them keyed by name.
+type Source interface {
+	// Name says where the values come from, for messages ("Infisical at https://…").
+	Name() string
+	Fetch(ctx context.Context) (map[string]string, error)
+}
+
+// Origin says which layer a resolved variable came from.
+type Origin string
+
+const (
+	FromEnvFile Origin = "env-file"
+	FromRemote  Origin = "infisical"
+)
+
+// Resolved is the set of variables startsvc supplies to compose.
+type Resolved struct {
+	Values map[string]string
+	Origin map[string]Origin
+	// Masked holds every value that must never appear in output.
+	Masked []string
+}
+
+// Keys returns the supplied variable names, sorted.
+func (r *Resolved) Keys() []string {
+	keys := make([]string, 0, len(r.Values))
+	for k := range r.Values {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+// FromRemoteCount is how many variables came from the remote source.
+func (r *Resolved) FromRemoteCount() int {
+	n := 0
+	for _, o := range r.Origin {
+		if o == FromRemote {
+			n++
+		}
+	}
+	return n
+}
+
+// Merge layers the env file's values under the remote ones: the remote source
+// wins. Every remote value is masked in output, and so is every env-file value
+// whose name or shape says it is a secret.
+func Merge(envFile, remote map[string]string) *Resolved {
+	r := &Resolved{Values: map[string]string{}, Origin: map[string]Origin{}}
+	for k, v := range envFile {
+		r.Values[k] = v
+		r.Origin[k] = FromEnvFile
+		if LooksSecret(k, v) {
+			r.Masked = append(r.Masked, v)
+		}
+	}
+	for k, v := range remote {
+		r.Values[k] = v
+		r.Origin[k] = FromRemote
+		r.Masked = append(r.Masked, v)
+	}
+	return r
+}
+
+var (
+	secretName = regexp.MustCompile(`(?i)(PASSWORD|PASSWD|PASS|SECRET|TOKEN|_KEY|KEY_|APIKEY|_AUTH|AUTH_|SALT|CREDENTIAL|PRIVATE|_PWD|CLIENT_ID)`)
+	credURL    = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9+.-]*://[^/@\s:]*:[^/@\s]+@`)
+)
+
+// LooksSecret reports whether a variable is likely a secret, by its name
+// (…PASSWORD, …SECRET, …TOKEN, …_KEY, …SALT, …) or by its value (a URL carrying
+// a password).
+func LooksSecret(key, value string) bool {
+	return secretName.MatchString(key) || credURL.MatchString(value)
+}
+
+// Reserved reports names that describe the user's session or how to reach
+// Docker; startsvc never overrides them in compose's environment.
+func Reserved(key string) bool {
+	switch key {
+	case "PATH", "HOME", "PWD", "OLDPWD", "USER", "LOGNAME", "SHELL", "TERM", "LANG", "LANGUAGE",
+		"TMPDIR", "HOSTNAME", "SHLVL", "DISPLAY", "TZ",
+		"DOCKER_HOST", "DOCKER_CONTEXT", "DOCKER_CONFIG", "DOCKER_CERT_PATH", "DOCKER_TLS_VERIFY", "DOCKER_API_VERSION":
+		return true
+	}
+	return strings.HasPrefix(key, "XDG_") || strings.HasPrefix(key, "LC_") || strings.HasPrefix(key, "SSH_")
+}
+
+// composeControl are the variables through which compose would pick files,
+// profiles and env files by itself; startsvc passes those explicitly.
+var composeControl = []string{"COMPOSE_FILE", "COMPOSE_PROFILES", "COMPOSE_ENV_FILES", "COMPOSE_PROJECT_NAME",
+	"COMPOSE_PATH_SEPARATOR", "COMPOSE_DISABLE_ENV_FILE"}
+
+// Via is how the supplied variables reach compose.
+type Via string
+
+const (
+	ViaFile Via = "file" // an env file passed as compose's single --env-file
+	ViaEnv  Via = "env"  // compose's process environment; nothing on disk
+)
+
+// ComposeEnv builds compose's process environment from the shell's. Supplied
+// variables must win over the shell's (compose prefers its own environment to
+// --env-file), so with ViaFile their names are removed from it, and with ViaEnv
+// their values replace the shell's. Reserved names keep the shell's value; each
+// one the sources tried to set is returned in skipped. The COMPOSE_* variables
+// that startsvc sets by flag are dropped, and COMPOSE_PROFILES is set empty so
+// that no env file can activate a profile behind startsvc's back.
+func ComposeEnv(shell []string, supplied map[string]string, via Via) (env []string, skipped []string) {
+	drop := map[string]bool{}
+	for _, k := range composeControl {
+		drop[k] = true
+	}
+	for k := range supplied {
+		if Reserved(k) {
+			skipped = append(skipped, k)
+			continue
+		}
+		drop[k] = true
+	}
+	sort.Strings(skipped)
+	for _, kv := range shell {
+		k, _, _ := strings.Cut(kv, "=")
+		if !drop[k] {
+			env = append(env, kv)
+		}
+	}
+	if via == ViaEnv {
+		for _, k := range sortedKeys(supplied) {
+			if !Reserved(k) {
+				env = append(env, k+"="+supplied[k])
+			}
+		}
+	}
+	env = append(env, "COMPOSE_PROFILES=", "COMPOSE_DISABLE_ENV_FILE=1")
+	return env, skipped
+}
+
+// EnvMap turns a KEY=VALUE list into a map; later entries win.
+func EnvMap(env []string) map[string]string {
+	m := make(map[string]string, len(env))
+	for _, kv := range env {
+		k, v, _ := strings.Cut(kv, "=")
+		m[k] = v
+	}
+	return m
+}
+
+func sortedKeys(m map[string]string) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}

@@ -1,0 +1,176 @@
+// Package testenv is what startsvc's tests share: whether Docker is there (a test
+// that needs it skips locally without it but fails when CI is set), the fixture
+// image built from our own program, and unique compose projects that clean up
+// after themselves.
+package testenv
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// FixtureImage is the tag of the test image: our fixture program, FROM scratch.
+const FixtureImage = "startsvc-fixture:test"
+
+var (
+	dockerOnce sync.Once
+	dockerErr  error
+)
+
+// RequireDocker skips t when no Docker Engine with compose v2 answers, unless
+// the CI environment variable is set: then it fails, because CI must run these.
+func RequireDocker(t testing.TB) {
+	t.Helper()
+	dockerOnce.Do(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		defer cancel()
+		if out, err := exec.CommandContext(ctx, "docker", "info", "--format", "{{.ServerVersion}}").CombinedOutput(); err != nil {
+			dockerErr = fmt.Errorf("docker info: %v: %s", err, bytes.TrimSpace(out))
+			return
+		}
+		if out, err := exec.CommandContext(ctx, "docker", "compose", "version", "--short").CombinedOutput(); err != nil {
+			dockerErr = fmt.Errorf("docker compose version: %v: %s", err, bytes.TrimSpace(out))
+		}
+	})
+	if dockerErr == nil {
+		return
+	}
+	if os.Getenv("CI") != "" {
+		t.Fatalf("this test needs a Docker Engine and compose v2, and CI is set: %v", dockerErr)
+	}
+	t.Skipf("no Docker Engine with compose v2 (%v); set CI=1 to make this a failure", dockerErr)
+}
+
+var (
+	imageOnce sync.Once
+	imageErr  error
+)
+
+// BuildFixtureImage builds FixtureImage once per test binary: the fixture program
+// compiled statically into a FROM scratch image, so that nothing is pulled.
+func BuildFixtureImage(t testing.TB) string {
+	t.Helper()
+	RequireDocker(t)
+	imageOnce.Do(func() { imageErr = buildFixture() })
+	if imageErr != nil {
+		t.Fatalf("build fixture image: %v", imageErr)
+	}
+	return FixtureImage
+}
+
+func buildFixture() error {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	dir, err := os.MkdirTemp("", "startsvc-fixture-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	build := exec.CommandContext(ctx, "go", "build", "-trimpath", "-ldflags=-s -w", "-o", filepath.Join(dir, "fixture"), "./fixture")
+	build.Dir = sourceDir()
+	build.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux")
+	if out, err := build.CombinedOutput(); err != nil {
+		return fmt.Errorf("go build fixture: %v\n%s", err, out)
+	}
+	dockerfile := "FROM scratch\nCOPY fixture /fixture\nENTRYPOINT [\"/fixture\"]\nCMD [\"serve\"]\n"
+	if err := os.WriteFile(filepath.Join(dir, "Dockerfile"), []byte(dockerfile), 0o644); err != nil {
+		return err
+	}
+	// The legacy builder needs nothing from a registry for FROM scratch.
+	img := exec.CommandContext(ctx, "docker", "build", "--quiet", "--tag", FixtureImage, dir)
+	img.Env = append(os.Environ(), "DOCKER_BUILDKIT=0")
+	if out, err := img.CombinedOutput(); err != nil {
+		return fmt.Errorf("docker build: %v\n%s", err, out)
+	}
+	return nil
+}
+
+// sourceDir is this package's directory, where ./fixture lives.
+func sourceDir() string {
+	_, file, _, _ := runtime.Caller(0)
+	return filepath.Dir(file)
+}
+
+// ProjectName returns a compose project name no other test uses and removes
+// the project, volumes included, when t ends.
+func ProjectName(t testing.TB) string {
+	t.Helper()
+	b := make([]byte, 4)
+	_, _ = rand.Read(b)
+	name := "sst-" + hex.EncodeToString(b)
+	t.Cleanup(func() { RemoveProject(name) })
+	return name
+}
+
+// RemoveProject removes every container, network and volume of a project.
+func RemoveProject(name string) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "docker", "compose", "--project-name", name, "down", "--remove-orphans", "--volumes", "--timeout", "2")
+	cmd.Dir = os.TempDir()
+	_ = cmd.Run()
+}
+
+// Running returns the services of project with a running container, sorted.
+func Running(t testing.TB, project string) []string {
+	t.Helper()
+	out, err := exec.Command("docker", "ps", "--filter", "label=com.docker.compose.project="+project,
+		"--format", `{{.Label "com.docker.compose.service"}}`).Output()
+	if err != nil {
+		t.Fatalf("docker ps: %v", err)
+	}
+	names := strings.Fields(string(out))
+	sort.Strings(names)
+	return names
+}
+
+// All returns the services of project with any container, running or not, sorted.
+func All(t testing.TB, project string) []string {
+	t.Helper()
+	out, err := exec.Command("docker", "ps", "--all", "--filter", "label=com.docker.compose.project="+project,
+		"--format", `{{.Label "com.docker.compose.service"}}`).Output()
+	if err != nil {
+		t.Fatalf("docker ps: %v", err)
+	}
+	names := strings.Fields(string(out))
+	sort.Strings(names)
+	return names
+}
+
+// ContainerEnv returns the environment of the first container of service in
+// project, exactly as the Engine stores it.
+func ContainerEnv(t testing.TB, project, service string) map[string]string {
+	t.Helper()
+	id, err := exec.Command("docker", "ps", "--all", "--quiet", "--filter", "label=com.docker.compose.project="+project,
+		"--filter", "label=com.docker.compose.service="+service).Output()
+	if err != nil || len(bytes.Fields(id)) == 0 {
+		t.Fatalf("no container for service %s of project %s (%v)", service, project, err)
+	}
+	out, err := exec.Command("docker", "inspect", "--format", `{{json .Config.Env}}`, string(bytes.Fields(id)[0])).Output()
+	if err != nil {
+		t.Fatalf("docker inspect: %v", err)
+	}
+	var list []string
+	if err := json.Unmarshal(out, &list); err != nil {
+		t.Fatalf("decode docker inspect: %v", err)
+	}
+	env := map[string]string{}
+	for _, kv := range list {
+		k, v, _ := strings.Cut(kv, "=")
+		env[k] = v
+	}
+	return env
+}

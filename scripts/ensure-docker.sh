@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# ensure-docker.sh makes sure a Docker Engine answers and the compose v2 plugin is installed.
+# It installs only what is missing: Debian's docker.io when no dockerd exists, a dockerd in the
+# background when no daemon answers, and compose v2 built from its Go module when
+# `docker compose version` fails. Safe to run repeatedly.
+set -euo pipefail
+
+COMPOSE_VERSION="${COMPOSE_VERSION:-v2.40.3}"
+log() { printf 'ensure-docker: %s\n' "$*" >&2; }
+
+as_root() {
+  if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi
+}
+
+if ! command -v dockerd >/dev/null 2>&1; then
+  log "installing the Docker Engine (Debian docker.io)"
+  as_root apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq docker.io >/dev/null
+fi
+
+if ! command -v docker >/dev/null 2>&1; then
+  log "no docker client found after install"; exit 1
+fi
+
+if ! docker info >/dev/null 2>&1; then
+  log "starting dockerd in the background"
+  logf="${TMPDIR:-/tmp}/startsvc-dockerd.log"
+  as_root sh -c "nohup dockerd >'$logf' 2>&1 &"
+  for _ in $(seq 1 60); do
+    docker info >/dev/null 2>&1 && break
+    sleep 1
+  done
+  docker info >/dev/null 2>&1 || { log "dockerd did not answer within 60s; see $logf"; tail -20 "$logf" >&2; exit 1; }
+fi
+
+want="${COMPOSE_VERSION#v}"
+have=$(docker compose version --short 2>/dev/null || true)
+if [ -z "$have" ] || [ "$have" = "dev" ]; then
+  log "building docker compose ${COMPOSE_VERSION} from its Go module (a few minutes on a cold cache)"
+  dir=$(go mod download -json "github.com/docker/compose/v2@${COMPOSE_VERSION}" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')
+  [ -n "$dir" ] || { log "could not download github.com/docker/compose/v2@${COMPOSE_VERSION}"; exit 1; }
+  work=$(mktemp -d)
+  cp -r "$dir"/. "$work"/
+  chmod -R u+w "$work"
+  (cd "$work" && CGO_ENABLED=0 go build -trimpath \
+    -ldflags "-s -w -X github.com/docker/compose/v2/internal.Version=${COMPOSE_VERSION}" \
+    -o docker-compose ./cmd)
+  if [ "$(id -u)" -eq 0 ]; then plugdir=/usr/local/lib/docker/cli-plugins; else plugdir="${DOCKER_CONFIG:-$HOME/.docker}/cli-plugins"; fi
+  mkdir -p "$plugdir"
+  install -m 0755 "$work/docker-compose" "$plugdir/docker-compose"
+  rm -rf "$work"
+fi
+
+log "compose $(docker compose version --short) (wanted ${want} when built here)"
+log "engine $(docker version --format '{{.Server.Version}}' 2>/dev/null)"
