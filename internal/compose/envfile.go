@@ -5,11 +5,14 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"regexp"
 	"sort"
+	"strconv"
 	"strings"
 	"unicode/utf8"
 
 	"github.com/compose-spec/compose-go/v2/dotenv"
+	"github.com/compose-spec/compose-go/v2/template"
 )
 
 // Lookup resolves a variable that an env file references (${X}) but does not define.
@@ -34,7 +37,7 @@ func ParseEnv(name string, data []byte, lookup Lookup) (map[string]string, error
 	}
 	vals, err := dotenv.ParseWithLookup(bytes.NewReader(data), dotenv.LookupFn(lookup))
 	if err != nil {
-		return nil, fmt.Errorf("env file %s: %w", name, err)
+		return nil, fmt.Errorf("env file %s: %w", name, withoutValues(data, err))
 	}
 	for _, k := range sortedKeys(vals) {
 		if err := CheckValue(k, vals[k]); err != nil {
@@ -42,6 +45,50 @@ func ParseEnv(name string, data []byte, lookup Lookup) (map[string]string, error
 		}
 	}
 	return vals, nil
+}
+
+var (
+	unterminated = regexp.MustCompile(`(?s)^line (\d+): unterminated quoted value (.*)$`)
+	badKeyChar   = regexp.MustCompile(`(?s)^line (\d+): unexpected character ("[^"]*"|'[^']*'|\S+) in variable name`)
+)
+
+// withoutValues rewrites compose-go's parse errors, some of which quote the
+// offending line (a value, possibly a secret), to say what and where only.
+func withoutValues(data []byte, err error) error {
+	var invalid template.InvalidTemplateError
+	var invalidPtr *template.InvalidTemplateError
+	if errors.As(err, &invalid) || errors.As(err, &invalidPtr) {
+		return errors.New("a value has an invalid ${...} reference (write a literal $ as $$)")
+	}
+	if m := badKeyChar.FindStringSubmatch(err.Error()); m != nil {
+		return fmt.Errorf("line %s: unexpected character %s in a variable name", m[1], m[2])
+	}
+	return openingLine(data, err)
+}
+
+// openingLine rewrites compose-go's "unterminated quoted value" error, which
+// counts the line where the file ended, to name the line where the quote opened.
+// The quoted fragment itself is not repeated: it may be part of a secret.
+func openingLine(data []byte, err error) error {
+	m := unterminated.FindStringSubmatch(err.Error())
+	if m == nil {
+		return err
+	}
+	end, _ := strconv.Atoi(m[1])
+	frag := m[2]
+	line := 0
+	for i, l := range strings.Split(string(data), "\n") {
+		if i+1 > end {
+			break
+		}
+		if strings.Contains(l, frag) {
+			line = i + 1
+		}
+	}
+	if line == 0 {
+		return fmt.Errorf("line %d: unterminated quoted value", end)
+	}
+	return fmt.Errorf("line %d: quoted value is never closed", line)
 }
 
 // CheckValue reports values that no channel to compose carries exactly:

@@ -175,15 +175,16 @@ func (l *Layout) Names(defined []string) []string {
 	return names
 }
 
+// autoable reports whether "auto" has something to fall back on: a cpu profile.
 func (l *Layout) autoable(defined []string) bool {
-	_, err := l.Resolve(ProfileCPU, defined)
-	return err == nil
+	_, ok := l.Profiles[ProfileCPU]
+	return ok || contains(defined, ProfileCPU)
 }
 
 // DefaultProfile is cpu when the stack knows it, none otherwise: a plain compose
 // project without profiles must run without naming one.
 func (l *Layout) DefaultProfile(defined []string) string {
-	if _, err := l.Resolve(ProfileCPU, defined); err == nil {
+	if l.autoable(defined) {
 		return ProfileCPU
 	}
 	return ProfileNone

@@ -124,53 +124,77 @@ func RemoveProject(name string) {
 	_ = cmd.Run()
 }
 
-// Running returns the services of project with a running container, sorted.
-func Running(t testing.TB, project string) []string {
-	t.Helper()
-	out, err := exec.Command("docker", "ps", "--filter", "label=com.docker.compose.project="+project,
-		"--format", `{{.Label "com.docker.compose.service"}}`).Output()
+// Services returns the services of project that have a container, sorted;
+// with all false only those whose container is running.
+func Services(project string, all bool) ([]string, error) {
+	args := []string{"ps", "--filter", "label=com.docker.compose.project=" + project,
+		"--format", `{{.Label "com.docker.compose.service"}}`}
+	if all {
+		args = append(args, "--all")
+	}
+	out, err := exec.Command("docker", args...).Output()
 	if err != nil {
-		t.Fatalf("docker ps: %v", err)
+		return nil, fmt.Errorf("docker ps: %w", err)
 	}
 	names := strings.Fields(string(out))
 	sort.Strings(names)
-	return names
-}
-
-// All returns the services of project with any container, running or not, sorted.
-func All(t testing.TB, project string) []string {
-	t.Helper()
-	out, err := exec.Command("docker", "ps", "--all", "--filter", "label=com.docker.compose.project="+project,
-		"--format", `{{.Label "com.docker.compose.service"}}`).Output()
-	if err != nil {
-		t.Fatalf("docker ps: %v", err)
-	}
-	names := strings.Fields(string(out))
-	sort.Strings(names)
-	return names
+	return names, nil
 }
 
 // ContainerEnv returns the environment of the first container of service in
 // project, exactly as the Engine stores it.
-func ContainerEnv(t testing.TB, project, service string) map[string]string {
-	t.Helper()
+func ContainerEnv(project, service string) (map[string]string, error) {
 	id, err := exec.Command("docker", "ps", "--all", "--quiet", "--filter", "label=com.docker.compose.project="+project,
 		"--filter", "label=com.docker.compose.service="+service).Output()
-	if err != nil || len(bytes.Fields(id)) == 0 {
-		t.Fatalf("no container for service %s of project %s (%v)", service, project, err)
+	if err != nil {
+		return nil, fmt.Errorf("docker ps: %w", err)
+	}
+	if len(bytes.Fields(id)) == 0 {
+		return nil, fmt.Errorf("no container for service %s of project %s", service, project)
 	}
 	out, err := exec.Command("docker", "inspect", "--format", `{{json .Config.Env}}`, string(bytes.Fields(id)[0])).Output()
 	if err != nil {
-		t.Fatalf("docker inspect: %v", err)
+		return nil, fmt.Errorf("docker inspect: %w", err)
 	}
 	var list []string
 	if err := json.Unmarshal(out, &list); err != nil {
-		t.Fatalf("decode docker inspect: %v", err)
+		return nil, fmt.Errorf("decode docker inspect: %w", err)
 	}
 	env := map[string]string{}
 	for _, kv := range list {
 		k, v, _ := strings.Cut(kv, "=")
 		env[k] = v
 	}
-	return env
+	return env, nil
+}
+
+var (
+	binOnce sync.Once
+	binPath string
+	binErr  error
+)
+
+// StartsvcBinary builds cmd/startsvc once per test binary and returns its path,
+// for tests that need a real process: signals, exit codes, timing.
+func StartsvcBinary(t testing.TB) string {
+	t.Helper()
+	binOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "startsvc-bin-")
+		if err != nil {
+			binErr = err
+			return
+		}
+		binPath = filepath.Join(dir, "startsvc")
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+		defer cancel()
+		cmd := exec.CommandContext(ctx, "go", "build", "-o", binPath, "./cmd/startsvc")
+		cmd.Dir = filepath.Join(sourceDir(), "..", "..")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			binErr = fmt.Errorf("go build startsvc: %v\n%s", err, out)
+		}
+	})
+	if binErr != nil {
+		t.Fatal(binErr)
+	}
+	return binPath
 }

@@ -1,0 +1,196 @@
+package secrets
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"syscall"
+	"testing"
+)
+
+func TestSecretNeverPrints(t *testing.T) {
+	s := Secret("hunter22-value")
+	for _, f := range []string{"%v", "%s", "%q", "%+v", "%#v", "%x"} {
+		out := fmt.Sprintf(f, s)
+		if strings.Contains(out, "hunter22") || strings.Contains(out, fmt.Sprintf("%x", "hunter22-value")) {
+			t.Errorf("%s shows the value: %s", f, out)
+		}
+	}
+	type config struct{ Token Secret }
+	if out := fmt.Sprintf("%+v %#v", config{"hunter22-value"}, config{"hunter22-value"}); strings.Contains(out, "hunter22") {
+		t.Errorf("a struct holding a Secret shows it: %s", out)
+	}
+}
+
+func TestMergeInfisicalWins(t *testing.T) {
+	r := Merge(map[string]string{"A": "from-file", "HOST": "db", "DB_PASSWORD": "file-pass"},
+		map[string]string{"A": "from-infisical", "TOKEN": "tok-value"})
+	if r.Values["A"] != "from-infisical" || r.Origin["A"] != FromRemote {
+		t.Errorf("A = %q from %s; Infisical must win", r.Values["A"], r.Origin["A"])
+	}
+	if r.Values["HOST"] != "db" || r.Origin["HOST"] != FromEnvFile {
+		t.Errorf("a non-secret .env setting was lost")
+	}
+	for _, v := range []string{"from-infisical", "tok-value", "file-pass"} {
+		if !slices.Contains(r.Masked, v) {
+			t.Errorf("a secret value is not masked")
+		}
+	}
+	if slices.Contains(r.Masked, "db") {
+		t.Errorf("a plain setting is masked")
+	}
+	if r.FromRemoteCount() != 2 {
+		t.Errorf("FromRemoteCount = %d", r.FromRemoteCount())
+	}
+}
+
+func TestComposeEnv(t *testing.T) {
+	shell := []string{"PATH=/bin", "HOME=/home/u", "A=stale-shell", "KEEP=1", "COMPOSE_PROFILES=gpu", "COMPOSE_FILE=x.yml"}
+	supplied := map[string]string{"A": "fresh", "HOME": "/evil", "NEW": "n"}
+
+	env, skipped := ComposeEnv(shell, supplied, ViaFile)
+	m := EnvMap(env)
+	if _, ok := m["A"]; ok {
+		t.Errorf("a stale shell value of a supplied key stays in compose's environment, where it would win over --env-file")
+	}
+	if m["HOME"] != "/home/u" || m["PATH"] != "/bin" || m["KEEP"] != "1" {
+		t.Errorf("the shell's own settings must stay: %v", m)
+	}
+	if m["COMPOSE_PROFILES"] != "" || m["COMPOSE_FILE"] != "" {
+		t.Errorf("COMPOSE_* from the shell must not steer compose: %v", m)
+	}
+	if _, ok := m["NEW"]; ok {
+		t.Errorf("with the file channel, values do not go into the environment")
+	}
+	if !slices.Equal(skipped, []string{"HOME"}) {
+		t.Errorf("skipped = %v, want [HOME]", skipped)
+	}
+
+	env, _ = ComposeEnv(shell, supplied, ViaEnv)
+	m = EnvMap(env)
+	if m["A"] != "fresh" || m["NEW"] != "n" || m["HOME"] != "/home/u" {
+		t.Errorf("with the env channel supplied values win, reserved ones do not: %v", m)
+	}
+}
+
+func TestRedactorWriterMasksAcrossWrites(t *testing.T) {
+	r := NewRedactor("s3cr3t-value", "abc", "multi\nline-secret")
+	var out bytes.Buffer
+	w := r.Writer(&out)
+	for _, chunk := range []string{"first s3cr", "3t-value here\nsecond abc line ", "line-secret\n", "tail s3cr3t-val", "ue"} {
+		if _, err := w.Write([]byte(chunk)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	got := out.String()
+	if strings.Contains(got, "s3cr3t") || strings.Contains(got, "line-secret") {
+		t.Errorf("a value leaked: %q", got)
+	}
+	if !strings.Contains(got, "abc") {
+		t.Errorf("values shorter than %d characters are not masked: %q", MinMasked, got)
+	}
+	if strings.Count(got, Mask) != 3 {
+		t.Errorf("want 3 masks in %q", got)
+	}
+}
+
+func TestRedactorLongLineWithoutNewline(t *testing.T) {
+	secret := "the-secret-value-0123456789"
+	r := NewRedactor(secret)
+	var out bytes.Buffer
+	w := r.Writer(&out)
+	line := strings.Repeat("x", 70<<10-5) + secret + strings.Repeat("y", 1000)
+	for i := 0; i < len(line); i += 333 {
+		w.Write([]byte(line[i:min(i+333, len(line))]))
+	}
+	w.Close()
+	if strings.Contains(out.String(), "secret-value") || out.Len() != len(line)-len(secret)+len(Mask) {
+		t.Errorf("long line not masked exactly (len %d)", out.Len())
+	}
+}
+
+func TestCreateFileMode(t *testing.T) {
+	for _, umask := range []int{0, 0o022, 0o077, 0o277} {
+		t.Run(fmt.Sprintf("umask %03o", umask), func(t *testing.T) {
+			old := syscall.Umask(umask)
+			defer syscall.Umask(old)
+			path := filepath.Join(t.TempDir(), FileName)
+			remove, err := CreateFile(path, []byte("K=\"v\"\n"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			st, err := os.Stat(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if st.Mode().Perm() != 0o600 {
+				t.Errorf("mode %v, want 0600", st.Mode().Perm())
+			}
+			if err := remove(); err != nil {
+				t.Fatal(err)
+			}
+			if err := remove(); err != nil {
+				t.Errorf("second remove: %v", err)
+			}
+			if _, err := os.Stat(path); !os.IsNotExist(err) {
+				t.Errorf("file still there")
+			}
+		})
+	}
+}
+
+func TestCreateFileRefusesExisting(t *testing.T) {
+	path := filepath.Join(t.TempDir(), FileName)
+	os.WriteFile(path, []byte("mine"), 0o644)
+	if _, err := CreateFile(path, []byte("x")); err == nil {
+		t.Fatal("overwrote an existing file")
+	}
+	if b, _ := os.ReadFile(path); string(b) != "mine" {
+		t.Error("existing file changed")
+	}
+}
+
+func TestRemoveStale(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, FileName)
+	if removed, err := RemoveStale(path); removed || err != nil {
+		t.Fatalf("no file: %v %v", removed, err)
+	}
+	var b bytes.Buffer
+	for _, h := range Header() {
+		b.WriteString("# " + h + "\n")
+	}
+	b.WriteString("K=\"v\"\n")
+	os.WriteFile(path, b.Bytes(), 0o600)
+	if removed, err := RemoveStale(path); !removed || err != nil {
+		t.Fatalf("left by a killed run: %v %v", removed, err)
+	}
+	os.WriteFile(path, []byte("K=v\n"), 0o600)
+	if removed, err := RemoveStale(path); removed || err == nil {
+		t.Fatalf("a user's file must be kept and reported: %v %v", removed, err)
+	}
+	if _, err := os.Stat(path); err != nil {
+		t.Errorf("user's file removed")
+	}
+}
+
+func TestLooksSecret(t *testing.T) {
+	for key, want := range map[string]bool{
+		"POSTGRES_PASSWORD": true, "JWT_SECRET": true, "ANON_KEY": true, "N8N_ENCRYPTION_KEY": true,
+		"LANGFUSE_SALT": true, "NEO4J_AUTH": true, "LOGFLARE_PRIVATE_ACCESS_TOKEN": true,
+		"N8N_HOSTNAME": false, "POSTGRES_PORT": false, "SITE_URL": false, "OLLAMA_KV_CACHE_TYPE": false,
+	} {
+		if got := LooksSecret(key, "x"); got != want {
+			t.Errorf("LooksSecret(%s) = %v", key, got)
+		}
+	}
+	if !LooksSecret("DATABASE_URL", "postgres://user:pw@db/x") || LooksSecret("DATABASE_URL", "postgres://db/x") {
+		t.Errorf("a URL with a password is a secret, one without is not")
+	}
+}
