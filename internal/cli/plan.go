@@ -46,7 +46,10 @@ func (p *plan) handoverPath() string { return filepath.Join(p.layout.Dir, secret
 
 // preflightOptions say which checks a command needs.
 type preflightOptions struct {
-	requirements bool // check the profile's machine requirements
+	// variablesOnly stops after the variables are resolved: no Engine, no
+	// compose CLI, no compose files (export, run).
+	variablesOnly bool
+	requirements  bool // check the profile's machine requirements
 }
 
 // preflight resolves settings and checks, changing nothing, that the project can
@@ -61,12 +64,22 @@ func preflight(ctx context.Context, d *deps, g *globalOptions, po preflightOptio
 		}
 	}()
 	if p.layout, err = stack.Open(absDir(d, g), g.Files, g.Environment); err != nil {
-		return nil, err
+		if !po.variablesOnly {
+			return nil, err
+		}
+		// export and run work in any folder that has an env file.
+		p.layout = &stack.Layout{Dir: absDir(d, g)}
 	}
 	if removed, err := secrets.RemoveStale(p.handoverPath()); err != nil {
 		return nil, exitcode.With(exitcode.Usage, err)
 	} else if removed {
 		g.ui.Warn("removed %s left behind by an earlier run that was killed", p.handoverPath())
+	}
+	if po.variablesOnly {
+		if err := p.resolveVariables(ctx, d, g); err != nil {
+			return nil, err
+		}
+		return p, nil
 	}
 
 	if p.engine, err = docker.Connect(d.env.Getenv); err != nil {

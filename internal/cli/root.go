@@ -47,8 +47,9 @@ func (e Env) Getenv(key string) string {
 	return v
 }
 
-func isTerminal(w io.Writer) bool {
-	f, ok := w.(*os.File)
+// isTerminal reports whether a standard stream is a terminal.
+func isTerminal(stream any) bool {
+	f, ok := stream.(*os.File)
 	return ok && (isatty.IsTerminal(f.Fd()) || isatty.IsCygwinTerminal(f.Fd()))
 }
 
@@ -179,7 +180,7 @@ shell environment < .env < Infisical.`,
 	root.SetHelpTemplate(root.HelpTemplate() + "\n" + exitCodesHelp + "\n")
 	root.SetVersionTemplate("startsvc {{.Version}}\n")
 	addGlobalFlags(root.PersistentFlags(), g, d.env)
-	root.AddCommand(newUpCmd(d, g), newDownCmd(d, g), newVersionCmd(d, g))
+	root.AddCommand(newUpCmd(d, g), newDownCmd(d, g), newExportCmd(d, g), newRunCmd(d, g), newVersionCmd(d, g))
 	root.CompletionOptions.HiddenDefaultCmd = true
 	return root
 }

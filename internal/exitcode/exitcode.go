@@ -52,19 +52,23 @@ func Usagef(format string, a ...any) error {
 // ErrInterrupted is the cancellation cause main sets when a signal arrives.
 var ErrInterrupted = errors.New("interrupted")
 
-// Of maps an error to the exit code of the process: nil is OK; an interruption
-// (the context's cause, or an *Error with Interrupted) is 130; an *Error gives
-// its code; anything else is a runtime failure.
+// Of maps an error to the exit code of the process: nil is OK; an error that
+// wraps ErrInterrupted is 130; an *Error gives its code (a child's exact code,
+// say, even when a signal ended it); any other error is 130 when ctx was
+// interrupted and a runtime failure otherwise.
 func Of(ctx context.Context, err error) int {
 	if err == nil {
 		return OK
 	}
-	if errors.Is(err, ErrInterrupted) || (ctx != nil && errors.Is(context.Cause(ctx), ErrInterrupted)) {
+	if errors.Is(err, ErrInterrupted) {
 		return Interrupted
 	}
 	var e *Error
 	if errors.As(err, &e) {
 		return e.Code
+	}
+	if ctx != nil && errors.Is(context.Cause(ctx), ErrInterrupted) {
+		return Interrupted
 	}
 	return Failure
 }
