@@ -54,7 +54,7 @@ func runDown(ctx context.Context, d *deps, o *downOptions) error {
 	if err := engine.Ping(ctx); err != nil {
 		return err
 	}
-	finder := compose.Finder{LookPath: d.lookPath, Output: d.output, Env: d.env.Environ, Explicit: g.Compose}
+	finder := d.finder(g, true)
 	cli, err := finder.Find(ctx)
 	if err != nil {
 		return err

@@ -88,7 +88,7 @@ func preflight(ctx context.Context, d *deps, g *globalOptions, po preflightOptio
 	if err := p.engine.Ping(ctx); err != nil {
 		return nil, err
 	}
-	finder := compose.Finder{LookPath: d.lookPath, Output: d.output, Env: d.env.Environ, Explicit: g.Compose}
+	finder := d.finder(g, true)
 	if p.cli, err = finder.Find(ctx); err != nil {
 		return nil, err
 	}

@@ -6,7 +6,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/startsvc/startsvc/internal/compose"
 	"github.com/startsvc/startsvc/internal/docker"
 )
 
@@ -25,7 +24,7 @@ func newVersionCmd(d *deps, g *globalOptions) *cobra.Command {
 func runVersion(ctx context.Context, d *deps, g *globalOptions) error {
 	w := d.env.Stdout
 	fmt.Fprintf(w, "startsvc %s\n", Version)
-	finder := compose.Finder{LookPath: d.lookPath, Output: d.output, Env: d.env.Environ, Explicit: g.Compose}
+	finder := d.finder(g, false)
 	if cli, err := finder.Find(ctx); err != nil {
 		fmt.Fprintf(w, "compose  not available: %s\n", err)
 	} else {

@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
@@ -116,6 +117,33 @@ type Finder struct {
 	// Explicit names a binary to use (the --compose flag or STARTSVC_COMPOSE). A path
 	// whose base name is "docker" means its compose plugin.
 	Explicit string
+	// Cache remembers versions already read, keyed by the binaries' identity; nil
+	// reads the version every time.
+	Cache VersionCache
+}
+
+// VersionCache remembers a compose CLI's version between runs: reading it costs
+// a process start (tens of milliseconds) on every command otherwise.
+type VersionCache interface {
+	Get(key string) (string, bool)
+	Put(key, version string)
+}
+
+// identity keys a cached version: the paths of the programs involved with their
+// sizes and modification times, so that an upgrade is noticed.
+func identity(argv []string, plugin string) string {
+	var b strings.Builder
+	for _, p := range append([]string{argv[0]}, plugin) {
+		if p == "" {
+			continue
+		}
+		st, err := os.Stat(p)
+		if err != nil {
+			return ""
+		}
+		fmt.Fprintf(&b, "%s|%d|%d;", p, st.Size(), st.ModTime().UnixNano())
+	}
+	return b.String()
 }
 
 const installHint = "install the Docker Compose v2 plugin (https://docs.docker.com/compose/install/), " +
@@ -150,6 +178,16 @@ func (f Finder) Find(ctx context.Context) (CLI, error) {
 	var errs []error
 	for _, argv := range candidates {
 		cli := CLI{Argv: argv}
+		key := ""
+		if f.Cache != nil {
+			key = identity(argv, f.pluginPath(argv))
+			if v, ok := f.Cache.Get(key); ok && key != "" {
+				if ver, err := ParseVersion(v); err == nil {
+					cli.Version = ver
+					return cli, checkVersion(cli)
+				}
+			}
+		}
 		out, err := f.Output(ctx, f.Env, cli.Command("version", "--short"))
 		if err != nil {
 			if ctx.Err() != nil {
@@ -164,17 +202,51 @@ func (f Finder) Find(ctx context.Context) (CLI, error) {
 			continue
 		}
 		cli.Version = v
-		if v.Major < 2 {
-			return CLI{}, exitcode.With(exitcode.Unavailable, fmt.Errorf(
-				"%s is compose %s (v1, end of life since 2023): startsvc needs compose v2 >= %s; %s",
-				cli.Name(), v, MinVersion, installHint))
+		if key != "" {
+			f.Cache.Put(key, v.String())
 		}
-		if !v.AtLeast(MinVersion.Major, MinVersion.Minor, MinVersion.Patch) {
-			return CLI{}, exitcode.With(exitcode.Unavailable, fmt.Errorf(
-				"%s is compose %s: startsvc needs compose >= %s; %s", cli.Name(), v, MinVersion, installHint))
-		}
-		return cli, nil
+		return cli, checkVersion(cli)
 	}
 	return CLI{}, exitcode.With(exitcode.Unavailable,
 		fmt.Errorf("no working compose CLI: %w; %s", errors.Join(errs...), installHint))
+}
+
+// checkVersion refuses compose releases startsvc cannot drive, saying what to install.
+func checkVersion(cli CLI) error {
+	v := cli.Version
+	if v.Major < 2 {
+		return exitcode.With(exitcode.Unavailable, fmt.Errorf(
+			"%s is compose %s (v1, end of life since 2023): startsvc needs compose v2 >= %s; %s",
+			cli.Name(), v, MinVersion, installHint))
+	}
+	if !v.AtLeast(MinVersion.Major, MinVersion.Minor, MinVersion.Patch) {
+		return exitcode.With(exitcode.Unavailable, fmt.Errorf(
+			"%s is compose %s: startsvc needs compose >= %s; %s", cli.Name(), v, MinVersion, installHint))
+	}
+	return nil
+}
+
+// pluginPath finds the binary behind `docker compose`, in the folders the docker
+// CLI searches, so that a plugin upgrade invalidates a cached version.
+func (f Finder) pluginPath(argv []string) string {
+	if len(argv) < 2 {
+		return ""
+	}
+	var dirs []string
+	for _, kv := range f.Env {
+		if k, v, _ := strings.Cut(kv, "="); k == "DOCKER_CONFIG" && v != "" {
+			dirs = append(dirs, filepath.Join(v, "cli-plugins"))
+		} else if k == "HOME" && v != "" {
+			dirs = append(dirs, filepath.Join(v, ".docker", "cli-plugins"))
+		}
+	}
+	dirs = append(dirs, "/usr/local/lib/docker/cli-plugins", "/usr/local/libexec/docker/cli-plugins",
+		"/usr/lib/docker/cli-plugins", "/usr/libexec/docker/cli-plugins")
+	for _, d := range dirs {
+		p := filepath.Join(d, "docker-compose")
+		if _, err := os.Stat(p); err == nil {
+			return p
+		}
+	}
+	return ""
 }

@@ -1,0 +1,73 @@
+package cli
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+
+	"github.com/startsvc/startsvc/internal/compose"
+)
+
+// fileCache is a compose.VersionCache in the user's cache folder
+// ($XDG_CACHE_HOME/startsvc or ~/.cache/startsvc). It holds versions only,
+// nothing secret; any failure to read or write it just means no cache.
+type fileCache struct{ path string }
+
+func newFileCache(env Env) compose.VersionCache {
+	base := env.Getenv("XDG_CACHE_HOME")
+	if base == "" {
+		home := env.Getenv("HOME")
+		if home == "" {
+			return nil
+		}
+		base = filepath.Join(home, ".cache")
+	}
+	return &fileCache{path: filepath.Join(base, "startsvc", "compose-versions.json")}
+}
+
+func (c *fileCache) load() map[string]string {
+	m := map[string]string{}
+	if data, err := os.ReadFile(c.path); err == nil {
+		_ = json.Unmarshal(data, &m)
+	}
+	return m
+}
+
+func (c *fileCache) Get(key string) (string, bool) {
+	v, ok := c.load()[key]
+	return v, ok
+}
+
+func (c *fileCache) Put(key, version string) {
+	m := c.load()
+	if len(m) > 32 { // old binaries pile up; start over now and then
+		m = map[string]string{}
+	}
+	m[key] = version
+	data, err := json.Marshal(m)
+	if err != nil {
+		return
+	}
+	if err := os.MkdirAll(filepath.Dir(c.path), 0o755); err != nil {
+		return
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(c.path), ".compose-versions-*")
+	if err != nil {
+		return
+	}
+	_, werr := tmp.Write(data)
+	cerr := tmp.Close()
+	if werr != nil || cerr != nil || os.Rename(tmp.Name(), c.path) != nil {
+		os.Remove(tmp.Name())
+	}
+}
+
+// finder returns the compose finder for g; cached reuses a version read before
+// for the same binaries.
+func (d *deps) finder(g *globalOptions, cached bool) compose.Finder {
+	f := compose.Finder{LookPath: d.lookPath, Output: d.output, Env: d.env.Environ, Explicit: g.Compose}
+	if cached {
+		f.Cache = newFileCache(d.env)
+	}
+	return f
+}
