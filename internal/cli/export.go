@@ -114,4 +114,3 @@ func shellName(k string) bool {
 	}
 	return k != ""
 }
-
