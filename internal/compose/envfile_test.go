@@ -3,37 +3,18 @@ package compose
 import (
 	"strings"
 	"testing"
+
+	"github.com/startsvc/startsvc/internal/testenv"
 )
 
-// hostile are values that break naive env-file writers: quotes of both kinds,
-// $ in every form compose interpolates, backslashes (a trailing one too),
-// comment and assignment characters, line breaks, tabs, unicode, leading zeros.
-var hostile = map[string]string{
-	"SINGLE":     `it's`,
-	"DOUBLE":     `say "hi"`,
-	"BOTH":       `'"'"`,
-	"DOLLAR":     `pa$word`,
-	"BRACE":      `${HOME}`,
-	"DOUBLEDOL":  `$$`,
-	"TRAILING":   `ends with \`,
-	"BACKSLASH":  `a\nb\\c\"d`,
-	"HASH":       `value # not a comment`,
-	"HASHSTART":  `#start`,
-	"EQUALS":     `a=b=c`,
-	"NEWLINE":    "line1\nline2\n",
-	"CRLF":       "a\r\nb",
-	"TAB":        "a\tb",
-	"UNICODE":    "päss wörd ✓ 🔑",
-	"ZEROS":      "007",
-	"SPACES":     "  padded  ",
-	"EMPTY":      "",
-	"BACKTICK":   "`cmd`",
-	"EXCLAIM":    "!bang",
-	"OCTALISH":   `\0123`,
-	"JSON":       `{"a":[1,"b"]}`,
-	"URL":        "postgres://u:p@ss@db:5432/x?sslmode=disable",
-	"ONLYDOLLAR": "$",
-}
+// hostile adds the empty value to the shared hostile set.
+var hostile = func() map[string]string {
+	m := map[string]string{"EMPTY": ""}
+	for k, v := range testenv.Hostile {
+		m[k] = v
+	}
+	return m
+}()
 
 func TestFormatEnvRoundTrip(t *testing.T) {
 	data, err := FormatEnv(hostile, "a header line")
