@@ -5,6 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"net/url"
+	"maps"
+	"slices"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -13,6 +16,7 @@ import (
 	"github.com/startsvc/startsvc/internal/compose"
 	"github.com/startsvc/startsvc/internal/docker"
 	"github.com/startsvc/startsvc/internal/exitcode"
+	"github.com/startsvc/startsvc/internal/infisical"
 	"github.com/startsvc/startsvc/internal/secrets"
 	"github.com/startsvc/startsvc/internal/stack"
 )
@@ -32,6 +36,14 @@ type plan struct {
 	via        secrets.Via
 	composeEnv []string // compose's process environment
 	skipped    []string // reserved names the sources tried to set
+
+	settings     infisical.Settings
+	inStack      bool         // Infisical runs inside this stack: its stage may come first
+	fetched      bool         // the Infisical phase has run
+	placeholders []string     // required variables loaded with a stand-in until secrets are fetched
+	steps        []stack.Step // the bring-up in order
+	allServices  []string     // every service of the files, whatever the profile
+	projectName  string
 }
 
 // close releases the Engine connection.
@@ -50,6 +62,9 @@ type preflightOptions struct {
 	// compose CLI, no compose files (export, run).
 	variablesOnly bool
 	requirements  bool // check the profile's machine requirements
+	// deferSecrets lets the Infisical phase wait until the stage that starts an
+	// in-stack Infisical is ready (up); every other command fetches at once.
+	deferSecrets bool
 }
 
 // preflight resolves settings and checks, changing nothing, that the project can
@@ -57,7 +72,7 @@ type preflightOptions struct {
 // files with every required variable, the profile and its requirements. A
 // hand-over file left by a killed run is removed on the way.
 func preflight(ctx context.Context, d *deps, g *globalOptions, po preflightOptions) (_ *plan, err error) {
-	p := &plan{via: secrets.Via(g.SecretsVia)}
+	p := &plan{via: secrets.Via(g.SecretsVia), projectName: g.Project}
 	defer func() {
 		if err != nil {
 			p.close()
@@ -69,6 +84,10 @@ func preflight(ctx context.Context, d *deps, g *globalOptions, po preflightOptio
 		}
 		// export and run work in any folder that has an env file.
 		p.layout = &stack.Layout{Dir: absDir(d, g)}
+	}
+	p.envFile = g.EnvFile
+	if !filepath.IsAbs(p.envFile) {
+		p.envFile = filepath.Join(p.layout.Dir, p.envFile)
 	}
 	if removed, err := secrets.RemoveStale(p.handoverPath()); err != nil {
 		return nil, exitcode.With(exitcode.Usage, err)
@@ -94,22 +113,131 @@ func preflight(ctx context.Context, d *deps, g *globalOptions, po preflightOptio
 	}
 	g.ui.Detail("compose: %s %s; engine at %s", p.cli.Name(), p.cli.Version, p.engine.Host())
 
-	if err := p.resolveVariables(ctx, d, g); err != nil {
+	if err := p.resolveSettings(d, g); err != nil {
 		return nil, err
 	}
-	if err := p.loadProject(ctx, d, g, po); err != nil {
+	if !p.inStack {
+		// The usual case: secrets first, then one strict load.
+		if err := p.resolveVariables(ctx, d, g); err != nil {
+			return nil, err
+		}
+		if err := p.loadProject(ctx, d, g, po, false); err != nil {
+			return nil, err
+		}
+		return p, p.planStages(g)
+	}
+	// Infisical may run inside this stack: load with .env alone, required
+	// variables it may supply standing in, and see whether its stage comes first.
+	if err := p.mergeVariables(d, g, nil); err != nil {
+		return nil, err
+	}
+	if err := p.loadProject(ctx, d, g, po, true); err != nil {
+		return nil, err
+	}
+	if err := p.planStages(g); err != nil {
+		return nil, err
+	}
+	if po.deferSecrets && p.fetchStep() >= 0 {
+		g.ui.Detail("Infisical runs in this stack: secrets are fetched once stage %q is ready", p.steps[p.fetchStep()].Name)
+		return p, nil
+	}
+	if err := p.fetchSecrets(ctx, d, g); err != nil {
 		return nil, err
 	}
 	return p, nil
 }
 
-// resolveVariables reads the env file and the secret sources and decides what
-// compose's environment is.
-func (p *plan) resolveVariables(_ context.Context, d *deps, g *globalOptions) error {
-	p.envFile = g.EnvFile
-	if !filepath.IsAbs(p.envFile) {
-		p.envFile = filepath.Join(p.layout.Dir, p.envFile)
+// resolveSettings reads the Infisical settings (no network) and decides
+// whether Infisical runs inside the stack: its URL names this machine and the
+// stack has a stages file that can start it first.
+func (p *plan) resolveSettings(d *deps, g *globalOptions) error {
+	if g.SkipInfisical {
+		return nil
 	}
+	s, err := infisical.ResolveSettings(infisical.FlagValues{
+		URL: g.InfisicalURL, ProjectID: g.InfisicalProject, Environment: g.InfisicalEnv,
+		SecretPath: g.SecretPath, Recursive: g.Recursive,
+	}, d.env.Getenv, p.layout.Dir)
+	if err != nil {
+		return exitcode.With(exitcode.Usage, err)
+	}
+	p.settings = s
+	if u, err := url.Parse(s.SiteURL); err == nil && s.Configured() {
+		switch u.Hostname() {
+		case "localhost", "127.0.0.1", "::1":
+			_, statErr := os.Stat(filepath.Join(p.layout.Dir, stack.StagesFile))
+			p.inStack = p.layout.Conventional && statErr == nil
+		}
+	}
+	return nil
+}
+
+// fetchStep is the index of the step after which secrets are fetched, or -1
+// when they are fetched before the first.
+func (p *plan) fetchStep() int {
+	for i, st := range p.steps {
+		if st.FetchSecrets {
+			return i
+		}
+	}
+	return -1
+}
+
+// fetchSecrets runs the Infisical phase once and, with its values merged,
+// loads the compose files again strictly: every required variable must now
+// have a real value.
+func (p *plan) fetchSecrets(ctx context.Context, d *deps, g *globalOptions) error {
+	if p.fetched {
+		return nil
+	}
+	p.fetched = true
+	remote, err := p.fetchRemote(ctx, d, g)
+	if err != nil {
+		return err
+	}
+	if len(remote) == 0 && len(p.placeholders) == 0 {
+		return nil
+	}
+	if err := p.mergeVariables(d, g, remote); err != nil {
+		return err
+	}
+	all, err := p.load(ctx, false)
+	if err != nil {
+		return err
+	}
+	p.project, err = all.Select(p.profile.Compose)
+	return err
+}
+
+// planStages orders the bring-up: stages.yml of a conventional stack, else one stage.
+func (p *plan) planStages(g *globalOptions) error {
+	stages := &stack.Stages{}
+	if p.layout.Conventional {
+		var err error
+		if stages, err = stack.LoadStages(p.layout.Dir, p.allServices); err != nil {
+			return err
+		}
+	}
+	p.steps = stages.Plan(p.project.Active(), func(cond string) bool {
+		return cond == stack.WhenInfisicalInStack && p.inStack
+	})
+	return nil
+}
+
+// resolveVariables reads the secret sources and the env file and decides what
+// compose's environment is.
+func (p *plan) resolveVariables(ctx context.Context, d *deps, g *globalOptions) error {
+	p.fetched = true
+	remote, err := p.fetchRemote(ctx, d, g)
+	if err != nil {
+		return err
+	}
+	return p.mergeVariables(d, g, remote)
+}
+
+// mergeVariables layers the env file under the remote values, and computes
+// compose's environment from the result.
+func (p *plan) mergeVariables(d *deps, g *globalOptions, remote map[string]string) error {
 	shell := secrets.EnvMap(d.env.Environ)
 	var fileVals map[string]string
 	data, err := os.ReadFile(p.envFile)
@@ -129,6 +257,9 @@ func (p *plan) resolveVariables(_ context.Context, d *deps, g *globalOptions) er
 		// compose's process environment, which will no longer hold the keys the
 		// file itself supplies, then through the file's earlier lines.
 		lookup := func(k string) (string, bool) {
+			if v, ok := remote[k]; ok && !secrets.Reserved(k) {
+				return v, true
+			}
 			if _, mine := own[k]; mine && !secrets.Reserved(k) {
 				return "", false
 			}
@@ -139,7 +270,15 @@ func (p *plan) resolveVariables(_ context.Context, d *deps, g *globalOptions) er
 			return exitcode.With(exitcode.Usage, err)
 		}
 	}
-	p.resolved = secrets.Merge(fileVals, nil)
+	for k, v := range remote {
+		if err := compose.CheckValue(k, v); err != nil {
+			return exitcode.With(exitcode.Infisical, fmt.Errorf("Infisical secret %w", err))
+		}
+		if err := compose.CheckKey(k); err != nil && p.via == secrets.ViaFile {
+			return exitcode.With(exitcode.Infisical, fmt.Errorf("Infisical secret: %w; rename it, or use --secrets-via env", err))
+		}
+	}
+	p.resolved = secrets.Merge(fileVals, remote)
 	g.redactor.Add(p.resolved.Masked...)
 	p.composeEnv, p.skipped = secrets.ComposeEnv(d.env.Environ, p.resolved.Values, p.via)
 	for _, k := range p.skipped {
@@ -161,21 +300,18 @@ func (p *plan) interpolationEnv() map[string]string {
 	return env
 }
 
-func (p *plan) loadProject(ctx context.Context, d *deps, g *globalOptions, po preflightOptions) error {
-	all, err := compose.Load(ctx, compose.Spec{
-		Name:     g.Project,
-		Dir:      p.layout.Dir,
-		Files:    p.layout.Files,
-		Profiles: []string{"*"},
-		Env:      p.interpolationEnv(),
-	})
+func (p *plan) loadProject(ctx context.Context, d *deps, g *globalOptions, po preflightOptions, lenient bool) error {
+	all, err := p.load(ctx, lenient)
 	if err != nil {
-		return explainLoadError(err, p.layout.Dir, p.layout.Files)
+		return err
 	}
-	if usesInclude(all) && !p.cli.Version.AtLeast(compose.IncludeVersion.Major, compose.IncludeVersion.Minor, compose.IncludeVersion.Patch) {
-		return exitcode.With(exitcode.Unavailable, fmt.Errorf("the compose files use include:, which needs compose >= %s; %s is %s",
-			compose.IncludeVersion, p.cli.Name(), p.cli.Version))
+	for _, f := range compose.Needs(append(slices.Clone(p.layout.Files), all.ComposeFiles...)) {
+		if !p.cli.Version.AtLeast(f.Version.Major, f.Version.Minor, f.Version.Patch) {
+			return exitcode.With(exitcode.Unavailable, fmt.Errorf("the compose files use %s, which needs compose >= %s; %s is %s: "+
+				"upgrade the Docker Compose plugin (https://docs.docker.com/compose/install/)", f.Name, f.Version, p.cli.Name(), p.cli.Version))
+		}
 	}
+	p.allServices = slices.Sorted(maps.Keys(all.AllServices()))
 	name := g.Profile
 	if !g.profileSet {
 		name = p.layout.DefaultProfile(all.Defined)
@@ -200,8 +336,39 @@ func (p *plan) loadProject(ctx context.Context, d *deps, g *globalOptions, po pr
 	return nil
 }
 
-func usesInclude(p *compose.Project) bool {
-	return compose.UsesInclude(p.ComposeFiles)
+// placeholderValue stands in for a required variable that Infisical may
+// supply once its in-stack server runs; the strict load after the fetch
+// decides.
+const placeholderValue = "startsvc-pending-infisical"
+
+// load reads every service of the compose files. Lenient gives each required
+// variable without a value a stand-in (remembered in placeholders).
+func (p *plan) load(ctx context.Context, lenient bool) (*compose.Project, error) {
+	spec := compose.Spec{
+		Name:     p.projectName,
+		Dir:      p.layout.Dir,
+		Files:    p.layout.Files,
+		Profiles: []string{"*"},
+		Env:      p.interpolationEnv(),
+	}
+	p.placeholders = nil
+	if lenient {
+		vars, err := compose.Variables(ctx, spec)
+		if err != nil {
+			return nil, explainLoadError(err, p.layout.Dir, p.layout.Files)
+		}
+		for _, v := range vars {
+			if _, set := spec.Env[v.Name]; v.Required && !set {
+				spec.Env[v.Name] = placeholderValue
+				p.placeholders = append(p.placeholders, v.Name)
+			}
+		}
+	}
+	all, err := compose.Load(ctx, spec)
+	if err != nil {
+		return nil, explainLoadError(err, p.layout.Dir, p.layout.Files)
+	}
+	return all, nil
 }
 
 // machine describes this machine for profile requirements.
@@ -263,4 +430,56 @@ func explainLoadError(err error, dir string, files []string) error {
 		msg += " by " + strings.Join(where, ", ")
 	}
 	return exitcode.With(exitcode.Usage, fmt.Errorf("%s but has no value: set it in .env, Infisical or the shell\n(%w)", msg, err))
+}
+
+// fetchRemote applies the Infisical policy: skipped or not configured means
+// the env file alone (said once); unreachable means a warning naming the cause
+// and the env file; a configuration error (bad credentials, no access, unknown
+// project, environment or path) is exit 4, as is every fallback under
+// --require-infisical. The whole phase is bounded by --infisical-timeout.
+func (p *plan) fetchRemote(ctx context.Context, d *deps, g *globalOptions) (map[string]string, error) {
+	envName := filepath.Base(p.envFile)
+	if g.SkipInfisical {
+		g.ui.Info("Infisical skipped (--skip-infisical): variables come from %s", envName)
+		return nil, nil
+	}
+	if err := p.resolveSettings(d, g); err != nil {
+		return nil, err
+	}
+	settings := p.settings
+	src, err := infisical.NewSource(settings, infisical.Deps{
+		LookPath: d.lookPath, Command: d.command, Environ: d.env.Environ, Dir: p.layout.Dir,
+		HTTP:   infisical.Options{Timeout: g.InfisicalTimeout, MaxRetryWait: g.InfisicalTimeout / 2},
+		Notify: func(msg string) { g.ui.Warn("%s", msg) },
+	})
+	var vals map[string]string
+	if err == nil {
+		fctx, cancel := context.WithTimeout(ctx, g.InfisicalTimeout)
+		vals, err = src.Fetch(fctx)
+		cancel()
+	}
+	if cause := context.Cause(ctx); cause != nil {
+		return nil, cause
+	}
+	if err == nil {
+		g.redactor.Add(slices.Collect(maps.Values(vals))...)
+		g.ui.Info("%s from %s", plural(len(vals), "secret"), src.Name())
+		return vals, nil
+	}
+	kind := infisical.KindOf(err)
+	switch {
+	case g.RequireInfisical:
+		return nil, exitcode.With(exitcode.Infisical, fmt.Errorf("%w (--require-infisical: no fallback to %s)", err, envName))
+	case kind == infisical.NotConfigured:
+		how := settings.Hint()
+		if settings.Configured() || src != nil {
+			how = err.Error() // the Infisical CLI is there but not logged in: it says what to do
+		}
+		g.ui.Info("Infisical is not configured, so variables come from %s only. To use Infisical: %s", envName, how)
+		return nil, nil
+	case kind.Fallback():
+		g.ui.Warn("Infisical is unreachable, falling back to %s: %s", envName, err)
+		return nil, nil
+	}
+	return nil, exitcode.With(exitcode.Infisical, fmt.Errorf("%w\nnothing was started: fix the Infisical settings, or run with --skip-infisical to use %s alone", err, envName))
 }

@@ -119,6 +119,8 @@ type globalOptions struct {
 	InfisicalEnv     string
 	SecretPath       string
 	SecretsVia       string
+	Recursive        bool
+	InfisicalTimeout time.Duration
 
 	DryRun      bool
 	WaitTimeout time.Duration
@@ -202,7 +204,9 @@ func addGlobalFlags(fs *pflag.FlagSet, g *globalOptions, env Env) {
 	fs.StringVar(&g.InfisicalURL, "infisical-url", "", "Infisical site URL, with or without /api (env INFISICAL_API_URL, INFISICAL_DOMAIN)")
 	fs.StringVar(&g.InfisicalProject, "infisical-project", "", "Infisical project id (env INFISICAL_PROJECT_ID, .infisical.json workspaceId)")
 	fs.StringVar(&g.InfisicalEnv, "infisical-env", "", "Infisical environment slug (default dev, or .infisical.json defaultEnvironment)")
-	fs.StringVar(&g.SecretPath, "secret-path", "/", "Infisical folder to read secrets from")
+	fs.StringVar(&g.SecretPath, "secret-path", "", "Infisical folder to read secrets from (default /)")
+	fs.BoolVar(&g.Recursive, "recursive", false, "also read the folders below --secret-path")
+	fs.DurationVar(&g.InfisicalTimeout, "infisical-timeout", 8*time.Second, "bound on the whole Infisical phase (login, listing, retries)")
 	fs.StringVar(&g.SecretsVia, "secrets-via", string(secrets.ViaFile), "how secrets reach compose: file (a 0600 env file removed after use) or env (process environment, nothing on disk)")
 	fs.BoolVar(&g.DryRun, "dry-run", false, "print the compose commands that would run, and change nothing")
 	fs.DurationVar(&g.WaitTimeout, "wait-timeout", 5*time.Minute, "how long to wait for services to be ready")
@@ -239,6 +243,9 @@ func (g *globalOptions) validate() error {
 	}
 	if g.SkipInfisical && g.RequireInfisical {
 		return exitcode.Usagef("--skip-infisical and --require-infisical contradict each other")
+	}
+	if g.InfisicalTimeout <= 0 {
+		return exitcode.Usagef("--infisical-timeout must be positive")
 	}
 	if g.WaitTimeout <= 0 {
 		return exitcode.Usagef("--wait-timeout must be positive")

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -10,7 +11,10 @@ import (
 
 	"github.com/startsvc/startsvc/internal/compose"
 	"github.com/startsvc/startsvc/internal/exitcode"
+	"github.com/startsvc/startsvc/internal/health"
 	"github.com/startsvc/startsvc/internal/secrets"
+	"github.com/startsvc/startsvc/internal/stack"
+	"github.com/startsvc/startsvc/internal/ui"
 )
 
 type upOptions struct {
@@ -90,34 +94,13 @@ func (p *plan) handover(g *globalOptions, dryRun bool) (envFile string, remove f
 
 func runUp(ctx context.Context, d *deps, o *upOptions) (err error) {
 	g := o.global
-	p, err := preflight(ctx, d, g, preflightOptions{requirements: true})
+	p, err := preflight(ctx, d, g, preflightOptions{requirements: true, deferSecrets: true})
 	if err != nil {
 		return err
 	}
 	defer p.close()
-
-	inv := compose.Invocation{Project: g.Project, Dir: p.layout.Dir, Files: p.layout.Files, Profiles: p.profile.Compose}
-	envFile, remove, err := p.handover(g, g.DryRun)
-	if err != nil {
-		return err
-	}
-	defer func() {
-		if rerr := remove(); rerr != nil && err == nil {
-			err = rerr
-		}
-	}()
-	inv.EnvFile = envFile
-	downArgs := compose.DownAll(g.Project, false)
-	upArgs := inv.Args("up", "--detach")
-
 	if g.DryRun {
-		w := d.env.Stdout
-		if envFile == p.handoverPath() {
-			fmt.Fprintf(w, "# would write %s (mode 0600): %d variables, removed when compose returns\n", envFile, len(p.resolved.Values))
-		}
-		fmt.Fprintln(w, compose.Quote(p.cli.Command(downArgs...)))
-		fmt.Fprintln(w, compose.Quote(p.cli.Command(upArgs...)))
-		return nil
+		return p.printPlan(d, g)
 	}
 
 	runner, flush := composeRunner(d, g, p)
@@ -128,21 +111,119 @@ func runUp(ctx context.Context, d *deps, o *upOptions) (err error) {
 	}
 	if len(existing) > 0 {
 		g.ui.Step("removing %s of project %s, whatever profile started them", plural(len(existing), "container"), g.Project)
-		if err := runner.Run(ctx, downArgs...); err != nil {
+		if err := runner.Run(ctx, compose.DownAll(g.Project, false)...); err != nil {
 			return interrupted(g, err)
 		}
 	}
-	g.ui.Step("starting project %s: profile %s, environment %s (%s)", g.Project, p.profile.Name, g.Environment,
-		strings.Join(p.project.Active(), ", "))
-	if err := runner.Run(ctx, upArgs...); err != nil {
-		return interrupted(g, err)
+
+	// The hand-over file exists from the first compose command that needs it to
+	// the return of the last one, and is removed on every way out.
+	remove := func() error { return nil }
+	defer func() {
+		if rerr := remove(); rerr != nil && err == nil {
+			err = rerr
+		}
+	}()
+	waitCtx, cancel := context.WithTimeout(ctx, g.WaitTimeout)
+	defer cancel()
+	waiter := health.New(p.engine.Client(), g.redactor.String)
+	oneShots := health.OneShots(p.project.Project)
+	inv := compose.Invocation{Project: g.Project, Dir: p.layout.Dir, Files: p.layout.Files, Profiles: p.profile.Compose}
+	fetchAt := p.fetchStep()
+	g.ui.Step("starting project %s: profile %s, environment %s", g.Project, p.profile.Name, g.Environment)
+	for i, step := range p.steps {
+		if inv.EnvFile == "" || inv.EnvFile == p.envFile {
+			envFile, rm, err := p.handover(g, false)
+			if err != nil {
+				return err
+			}
+			inv.EnvFile, remove = envFile, rm
+		}
+		if len(p.steps) > 1 {
+			g.ui.Step("stage %d/%d %s: %s", i+1, len(p.steps), step.Name, strings.Join(step.Services, ", "))
+		}
+		if err := runner.Run(ctx, inv.Args(append([]string{"up", "--detach"}, step.Services...)...)...); err != nil {
+			return interrupted(g, err)
+		}
+		flush()
+		if err := p.waitStep(waitCtx, d, g, waiter, step, oneShots); err != nil {
+			return interrupted(g, err)
+		}
+		if i == fetchAt {
+			if err := p.fetchSecrets(ctx, d, g); err != nil {
+				return err
+			}
+			runner.Env = p.composeEnv
+		}
 	}
 	// The last compose command that reads the hand-over file has returned.
 	if err := remove(); err != nil {
 		return err
 	}
-	flush()
+	if !g.Quiet {
+		st, err := health.Collect(ctx, p.engine.Client(), health.Scope{Project: g.Project, Services: p.project.Active(), OneShot: oneShots})
+		if err == nil {
+			fmt.Fprintln(d.env.Stdout)
+			_ = health.WriteTable(d.env.Stdout, st, g.ui.Paint)
+		}
+	}
 	g.ui.Success("project %s is up", g.Project)
+	return nil
+}
+
+// waitStep waits until the step's services are ready (and its URL answers),
+// showing progress; a failure names the service and shows its last log lines.
+func (p *plan) waitStep(ctx context.Context, d *deps, g *globalOptions, w *health.Waiter, step stack.Step, oneShots []string) error {
+	var prog *ui.Progress
+	if !g.Quiet {
+		prog = ui.NewProgress(g.ui, isTerminal(d.env.Stderr))
+		prog.Start(step.Services...)
+		w.Report = prog
+	}
+	err := w.Wait(ctx, health.Scope{Project: g.Project, Services: step.Services, OneShot: oneShots})
+	if prog != nil {
+		prog.Stop()
+	}
+	if err == nil && step.ReadyURL != "" {
+		g.ui.Detail("waiting for %s to answer", step.ReadyURL)
+		err = health.WaitURL(ctx, nil, step.ReadyURL, 0)
+	}
+	if err == nil {
+		return nil
+	}
+	if cause := context.Cause(ctx); errors.Is(cause, exitcode.ErrInterrupted) {
+		return cause
+	}
+	if ctx.Err() != nil {
+		err = fmt.Errorf("%w (--wait-timeout %s)", err, g.WaitTimeout)
+	}
+	return exitcode.With(exitcode.Failure, fmt.Errorf("%w\n`startsvc status` shows every service; `startsvc down` removes the project", err))
+}
+
+// printPlan is --dry-run: the compose commands up would run, in order.
+func (p *plan) printPlan(d *deps, g *globalOptions) error {
+	w := d.env.Stdout
+	envFile, _, err := p.handover(g, true)
+	if err != nil {
+		return err
+	}
+	inv := compose.Invocation{Project: g.Project, Dir: p.layout.Dir, Files: p.layout.Files, Profiles: p.profile.Compose, EnvFile: envFile}
+	fmt.Fprintln(w, compose.Quote(p.cli.Command(compose.DownAll(g.Project, false)...)))
+	fetchAt := p.fetchStep()
+	for i, step := range p.steps {
+		if envFile == p.handoverPath() && (i == 0 || i == fetchAt+1) {
+			fmt.Fprintf(w, "# would write %s (mode 0600): %d variables, removed when compose returns\n", envFile, len(p.resolved.Values))
+		}
+		fmt.Fprintln(w, compose.Quote(p.cli.Command(inv.Args(append([]string{"up", "--detach"}, step.Services...)...)...)))
+		fmt.Fprintf(w, "# then wait until ready: %s\n", strings.Join(step.Services, ", "))
+		if i == fetchAt && !p.fetched {
+			fmt.Fprintf(w, "# then fetch secrets from Infisical; later stages get them through %s\n", p.handoverPath())
+			inv.EnvFile = p.handoverPath()
+			if p.via == secrets.ViaEnv {
+				inv.EnvFile = ""
+			}
+		}
+	}
 	return nil
 }
 

@@ -57,12 +57,9 @@ func ParseVersion(s string) (Version, error) {
 	return Version{nums[0], nums[1], nums[2]}, nil
 }
 
-// MinVersion is the oldest compose startsvc runs: v2 with `up --wait`-era semantics.
-// The shipped stack needs IncludeVersion on top of it.
-var (
-	MinVersion     = Version{2, 17, 0}
-	IncludeVersion = Version{2, 20, 0}
-)
+// MinVersion is the oldest compose startsvc runs. Compose files may need a
+// newer one for the features they use (see Needs).
+var MinVersion = Version{2, 17, 0}
 
 // CLI is a compose command line that was found and whose version is known.
 type CLI struct {

@@ -3,6 +3,8 @@ package compose
 import (
 	"context"
 	"errors"
+	"os"
+	"slices"
 	"strings"
 	"testing"
 
@@ -121,6 +123,32 @@ func TestQuote(t *testing.T) {
 	} {
 		if got := Quote([]string{in}); got != want {
 			t.Errorf("Quote(%q) = %s, want %s", in, got, want)
+		}
+	}
+}
+
+func TestNeeds(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, body string) string {
+		p := dir + "/" + name
+		if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	plain := write("plain.yml", "services:\n  a:\n    image: x\n")
+	inc := write("inc.yml", "include:\n  - plain.yml\nservices: {}\n")
+	ovr := write("ovr.yml", "services:\n  a:\n    ports: !override\n      - 80:80\n")
+	for _, c := range []struct {
+		files []string
+		want  []Feature
+	}{
+		{[]string{plain}, nil},
+		{[]string{plain, inc}, []Feature{FeatureInclude}},
+		{[]string{inc, ovr}, []Feature{FeatureInclude, FeatureOverride}},
+	} {
+		if got := Needs(c.files); !slices.Equal(got, c.want) {
+			t.Errorf("Needs(%v) = %v, want %v", c.files, got, c.want)
 		}
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"bytes"
 	"os"
 	"slices"
 	"sort"
@@ -131,19 +132,41 @@ func (p *Project) Select(profiles []string) (*Project, error) {
 	return &Project{Project: sel, Defined: p.Defined}, nil
 }
 
-// UsesInclude reports whether any of the files has a top-level include: section.
-func UsesInclude(files []string) bool {
+// Feature is a compose file feature that needs a minimum compose release.
+type Feature struct {
+	Name    string
+	Version Version
+}
+
+// Features that appear in compose files and need a newer compose than MinVersion.
+var (
+	FeatureInclude  = Feature{"include:", Version{2, 20, 0}}
+	FeatureOverride = Feature{"the !override and !reset tags", Version{2, 24, 4}}
+)
+
+// Needs returns the features used by files (and by the files they include,
+// which compose-go lists among a loaded project's ComposeFiles).
+func Needs(files []string) []Feature {
+	var out []Feature
+	include, override := false, false
 	for _, f := range files {
 		data, err := os.ReadFile(f)
 		if err != nil {
 			continue
 		}
 		var top map[string]any
-		if yaml.Unmarshal(data, &top) == nil {
-			if _, ok := top["include"]; ok {
-				return true
-			}
+		if !include && yaml.Unmarshal(data, &top) == nil {
+			_, include = top["include"]
+		}
+		if !override && (bytes.Contains(data, []byte("!override")) || bytes.Contains(data, []byte("!reset"))) {
+			override = true
 		}
 	}
-	return false
+	if include {
+		out = append(out, FeatureInclude)
+	}
+	if override {
+		out = append(out, FeatureOverride)
+	}
+	return out
 }

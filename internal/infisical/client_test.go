@@ -1,0 +1,566 @@
+package infisical_test
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/startsvc/startsvc/internal/infisical"
+	"github.com/startsvc/startsvc/internal/infisical/infisicaltest"
+)
+
+const (
+	testProject      = "proj-7f3a"
+	testClientID     = "5d1c2a9e-client-id"
+	testClientSecret = "cs-0b7e4f1d9a2c-hidden"
+)
+
+// hostile are values that break naive env-file writers and shell quoting; the
+// client must hand them back byte for byte.
+var hostile = map[string]string{
+	"DB_PASSWORD":   `p'a"s$s\w0rd`,
+	"DOLLARS":       `$HOME ${HOME} $$ \$`,
+	"MULTILINE":     "line one\nline two\r\nline three\n",
+	"TRAILING_BS":   `ends with a backslash\`,
+	"HASH_EQUALS":   "a#b=c # not a comment",
+	"UNICODE":       "päss wörd ✓ 🔑",
+	"LEADING_ZERO":  "007",
+	"TABS":          "\tindented\t",
+	"EMPTY":         "",
+	"JSONISH":       `{"k": ["v", 1]}`,
+	"REF_LITERAL":   "${NOT_DEFINED_ANYWHERE}",
+	"SPACES_AROUND": "  padded  ",
+}
+
+// mapEnv is a getenv over a map.
+func mapEnv(m map[string]string) func(string) string {
+	return func(k string) string { return m[k] }
+}
+
+// fake starts a fake server in mode with the test identity and project.
+func fake(t *testing.T, mode infisicaltest.Mode) *infisicaltest.Server {
+	t.Helper()
+	srv := infisicaltest.New()
+	t.Cleanup(srv.Close)
+	srv.SetMode(mode)
+	srv.AddIdentity(testClientID, testClientSecret)
+	srv.AddProject(testProject)
+	return srv
+}
+
+// settings resolves settings for the fake with env as the environment.
+func settings(t *testing.T, srv *infisicaltest.Server, flags infisical.FlagValues, env map[string]string) infisical.Settings {
+	t.Helper()
+	if flags.URL == "" {
+		flags.URL = srv.URL
+	}
+	s, err := infisical.ResolveSettings(flags, mapEnv(env), t.TempDir())
+	if err != nil {
+		t.Fatalf("ResolveSettings: %v", err)
+	}
+	return s
+}
+
+func universalAuth() map[string]string {
+	return map[string]string{
+		"INFISICAL_UNIVERSAL_AUTH_CLIENT_ID":     testClientID,
+		"INFISICAL_UNIVERSAL_AUTH_CLIENT_SECRET": testClientSecret,
+		"INFISICAL_PROJECT_ID":                   testProject,
+	}
+}
+
+// fastOptions keep retries quick in tests.
+func fastOptions() infisical.Options {
+	return infisical.Options{RetryBackoff: 10 * time.Millisecond}
+}
+
+func newClient(t *testing.T, s infisical.Settings, o infisical.Options) *infisical.Client {
+	t.Helper()
+	c, err := infisical.NewClient(s, o)
+	if err != nil {
+		t.Fatalf("NewClient: %v", err)
+	}
+	return c
+}
+
+// assertClean fails when err's text holds a credential or a secret value.
+func assertClean(t *testing.T, err error, values ...string) {
+	t.Helper()
+	if err == nil {
+		return
+	}
+	text := err.Error()
+	for _, v := range append([]string{testClientSecret, testClientID}, values...) {
+		if len(v) >= 4 && strings.Contains(text, v) {
+			t.Errorf("error text %q contains a secret (%d bytes)", text, len(v))
+		}
+	}
+}
+
+func allValues() []string {
+	var vs []string
+	for _, v := range hostile {
+		vs = append(vs, strings.TrimSpace(v))
+	}
+	return vs
+}
+
+func TestListSecretsV4AndV3(t *testing.T) {
+	for _, tc := range []struct {
+		name       string
+		mode       infisicaltest.Mode
+		wantAPI    string
+		wantV4     int // v4 calls after two listings
+		wantV3     int
+		wantFields []string
+	}{
+		{"current server", infisicaltest.V4, "v4", 2, 0,
+			[]string{"projectId", "environment", "secretPath", "recursive", "includeImports", "include_imports", "expandSecretReferences", "viewSecretValue"}},
+		{"v3-only server", infisicaltest.V3Only, "v3", 1, 2,
+			[]string{"workspaceId", "environment", "secretPath", "recursive", "includeImports", "include_imports", "expandSecretReferences"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			srv := fake(t, tc.mode)
+			for k, v := range hostile {
+				srv.SetSecret(testProject, "dev", "/", k, v)
+			}
+			c := newClient(t, settings(t, srv, infisical.FlagValues{}, universalAuth()), fastOptions())
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+
+			l, err := c.ListSecrets(ctx, infisical.ListOptions{ProjectID: testProject, Environment: "dev", SecretPath: "/"})
+			if err != nil {
+				t.Fatalf("ListSecrets: %v", err)
+			}
+			if !reflect.DeepEqual(l.Values(), hostile) {
+				t.Errorf("values differ from what the server holds:\n got %q\nwant %q", l.Values(), hostile)
+			}
+			if l.API != tc.wantAPI {
+				t.Errorf("API = %q, want %q", l.API, tc.wantAPI)
+			}
+			if n := srv.Calls(infisicaltest.RouteLogin); n != 1 {
+				t.Errorf("login calls = %d, want 1", n)
+			}
+			route := infisicaltest.RouteListV4
+			if tc.mode == infisicaltest.V3Only {
+				route = infisicaltest.RouteListV3
+			}
+			q := srv.LastQuery(route)
+			for _, f := range tc.wantFields {
+				if !q.Has(f) {
+					t.Errorf("listing query lacks %s: %v", f, q)
+				}
+			}
+
+			// A second listing goes straight to the route that worked.
+			if _, err := c.ListSecrets(ctx, infisical.ListOptions{ProjectID: testProject, Environment: "dev"}); err != nil {
+				t.Fatalf("second ListSecrets: %v", err)
+			}
+			if v4, v3 := srv.Calls(infisicaltest.RouteListV4), srv.Calls(infisicaltest.RouteListV3); v4 != tc.wantV4 || v3 != tc.wantV3 {
+				t.Errorf("after two listings: v4 calls = %d, v3 calls = %d; want %d and %d", v4, v3, tc.wantV4, tc.wantV3)
+			}
+			if n := srv.Calls(infisicaltest.RouteLogin); n != 1 {
+				t.Errorf("login calls after two listings = %d, want 1", n)
+			}
+		})
+	}
+}
+
+func TestAuthentication(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		// setup prepares the server and returns the environment to resolve settings from.
+		setup      func(srv *infisicaltest.Server) map[string]string
+		list       infisical.ListOptions
+		wantKind   infisical.Kind // 0: success
+		wantInErr  string
+		wantLogin  int
+		wantLookup int
+	}{
+		{
+			name:      "universal auth",
+			setup:     func(*infisicaltest.Server) map[string]string { return universalAuth() },
+			wantLogin: 1,
+		},
+		{
+			name: "bad client secret",
+			setup: func(*infisicaltest.Server) map[string]string {
+				env := universalAuth()
+				env["INFISICAL_UNIVERSAL_AUTH_CLIENT_SECRET"] = "wrong-" + testClientSecret
+				return env
+			},
+			wantKind: infisical.Auth, wantInErr: "HTTP 401: Invalid credentials", wantLogin: 1,
+		},
+		{
+			name: "unknown client id on an older server",
+			setup: func(srv *infisicaltest.Server) map[string]string {
+				srv.SetOldLoginErrors(true)
+				env := universalAuth()
+				env["INFISICAL_UNIVERSAL_AUTH_CLIENT_ID"] = "unknown-client-id"
+				return env
+			},
+			wantKind: infisical.Auth, wantInErr: "No identity with specified client ID", wantLogin: 1,
+		},
+		{
+			name: "access token needs no login",
+			setup: func(srv *infisicaltest.Server) map[string]string {
+				return map[string]string{"INFISICAL_TOKEN": srv.IssueToken(), "INFISICAL_PROJECT_ID": testProject}
+			},
+		},
+		{
+			name: "expired access token",
+			setup: func(srv *infisicaltest.Server) map[string]string {
+				tok := srv.IssueToken()
+				srv.ExpireToken(tok)
+				return map[string]string{"INFISICAL_UNIVERSAL_AUTH_ACCESS_TOKEN": tok, "INFISICAL_PROJECT_ID": testProject}
+			},
+			wantKind: infisical.Auth, wantInErr: "HTTP 403",
+		},
+		{
+			name: "unknown access token",
+			setup: func(*infisicaltest.Server) map[string]string {
+				return map[string]string{"INFISICAL_TOKEN": "eyJhbGciOiJIUzI1NiJ9.eyJub3BlIjp0cnVlfQ.c2ln", "INFISICAL_PROJECT_ID": testProject}
+			},
+			wantKind: infisical.Auth, wantInErr: "expired or malformed",
+		},
+		{
+			name: "service token finds its project and environment",
+			setup: func(srv *infisicaltest.Server) map[string]string {
+				srv.SetSecret(testProject, "prod", "/", "PROD_ONLY", "prod-value-1")
+				return map[string]string{"INFISICAL_TOKEN": srv.AddServiceToken(testProject, "prod", "/")}
+			},
+			wantLookup: 1,
+		},
+		{
+			name: "service token for another project",
+			setup: func(srv *infisicaltest.Server) map[string]string {
+				srv.AddProject("other-project")
+				return map[string]string{"INFISICAL_TOKEN": srv.AddServiceToken("other-project", "dev", "/"), "INFISICAL_PROJECT_ID": testProject}
+			},
+			list:     infisical.ListOptions{ProjectID: testProject, Environment: "dev"},
+			wantKind: infisical.Auth, wantInErr: "not allowed",
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			srv := fake(t, infisicaltest.V4)
+			srv.SetSecret(testProject, "dev", "/", "API_KEY", "dev-value-1")
+			env := tc.setup(srv)
+			s := settings(t, srv, infisical.FlagValues{}, env)
+			c := newClient(t, s, fastOptions())
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			list := tc.list
+			if list == (infisical.ListOptions{}) {
+				list = s.ListOptions()
+			}
+			l, err := c.ListSecrets(ctx, list)
+			assertClean(t, err, "dev-value-1", "prod-value-1", env["INFISICAL_TOKEN"], env["INFISICAL_UNIVERSAL_AUTH_ACCESS_TOKEN"],
+				env["INFISICAL_UNIVERSAL_AUTH_CLIENT_SECRET"])
+			if tc.wantKind == 0 {
+				if err != nil {
+					t.Fatalf("ListSecrets: %v", err)
+				}
+				if len(l.Secrets) != 1 {
+					t.Errorf("got %d secrets (%v), want 1", len(l.Secrets), l.Keys())
+				}
+			} else {
+				if got := infisical.KindOf(err); got != tc.wantKind {
+					t.Fatalf("error %v: kind %v, want %v", err, got, tc.wantKind)
+				}
+				if !strings.Contains(err.Error(), tc.wantInErr) {
+					t.Errorf("error %q does not say %q", err, tc.wantInErr)
+				}
+				if !strings.Contains(err.Error(), srv.Listener.Addr().String()) {
+					t.Errorf("error %q does not name the host", err)
+				}
+			}
+			if n := srv.Calls(infisicaltest.RouteLogin); n != tc.wantLogin {
+				t.Errorf("login calls = %d, want %d", n, tc.wantLogin)
+			}
+			if n := srv.Calls(infisicaltest.RouteServiceToken); n != tc.wantLookup {
+				t.Errorf("service token lookups = %d, want %d", n, tc.wantLookup)
+			}
+			if n := srv.Calls(infisicaltest.RouteListV4); tc.wantKind == 0 && n != 1 {
+				t.Errorf("listing calls = %d, want 1", n)
+			}
+		})
+	}
+}
+
+func TestNotFound(t *testing.T) {
+	for _, tc := range []struct {
+		name      string
+		list      infisical.ListOptions
+		wantKind  infisical.Kind
+		wantInErr string
+	}{
+		{"unknown project", infisical.ListOptions{ProjectID: "no-such-project", Environment: "dev"}, infisical.NotFound, "Project with ID 'no-such-project' not found"},
+		{"unknown environment", infisical.ListOptions{ProjectID: testProject, Environment: "qa"}, infisical.NotFound, "Environment with slug 'qa'"},
+		{"unknown folder is empty", infisical.ListOptions{ProjectID: testProject, Environment: "dev", SecretPath: "/nowhere"}, 0, ""},
+	} {
+		for _, mode := range []infisicaltest.Mode{infisicaltest.V4, infisicaltest.V3Only} {
+			t.Run(tc.name+modeName(mode), func(t *testing.T) {
+				srv := fake(t, mode)
+				srv.SetSecret(testProject, "dev", "/", "ROOT", "root-value")
+				c := newClient(t, settings(t, srv, infisical.FlagValues{}, universalAuth()), fastOptions())
+				ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+				defer cancel()
+				l, err := c.ListSecrets(ctx, tc.list)
+				if tc.wantKind == 0 {
+					if err != nil {
+						t.Fatalf("ListSecrets: %v", err)
+					}
+					if len(l.Secrets) != 0 {
+						t.Errorf("got %v, want no secrets", l.Keys())
+					}
+					return
+				}
+				if got := infisical.KindOf(err); got != tc.wantKind {
+					t.Fatalf("error %v: kind %v, want %v", err, got, tc.wantKind)
+				}
+				if !strings.Contains(err.Error(), tc.wantInErr) {
+					t.Errorf("error %q does not say %q", err, tc.wantInErr)
+				}
+				if infisical.IsFallback(err) {
+					t.Errorf("%v allows a fallback; a 404 is a configuration error", err)
+				}
+			})
+		}
+	}
+}
+
+func modeName(m infisicaltest.Mode) string {
+	if m == infisicaltest.V3Only {
+		return " (v3-only)"
+	}
+	return " (v4)"
+}
+
+func TestFaults(t *testing.T) {
+	const deadline = 1500 * time.Millisecond
+	for _, tc := range []struct {
+		name   string
+		route  string
+		faults []infisicaltest.Fault
+		always *infisicaltest.Fault
+		opts   infisical.Options
+		// wantKind 0 means the client recovers and lists.
+		wantKind  infisical.Kind
+		wantInErr string
+		wantCalls int // calls to route, when not 0
+	}{
+		{name: "500 on every attempt", route: infisicaltest.RouteListV4, always: ptr(infisicaltest.Status(500)),
+			wantKind: infisical.Unreachable, wantInErr: "HTTP 500", wantCalls: 3},
+		{name: "502 once, then an answer", route: infisicaltest.RouteListV4, faults: []infisicaltest.Fault{infisicaltest.Status(502)},
+			wantCalls: 2},
+		{name: "503 on login", route: infisicaltest.RouteLogin, always: ptr(infisicaltest.Status(503)),
+			wantKind: infisical.Unreachable, wantInErr: "log in to Infisical", wantCalls: 3},
+		{name: "429 with a wait that fits", route: infisicaltest.RouteListV4,
+			faults: []infisicaltest.Fault{infisicaltest.RateLimited("1 seconds")}, wantCalls: 2},
+		{name: "429 with a wait that does not fit", route: infisicaltest.RouteListV4,
+			faults:   []infisicaltest.Fault{infisicaltest.RateLimited("60 seconds")},
+			wantKind: infisical.Unreachable, wantInErr: "Please try again in 60 seconds", wantCalls: 1},
+		{name: "429 in 1 minute", route: infisicaltest.RouteListV4,
+			faults:   []infisicaltest.Fault{infisicaltest.RateLimited("1 minute")},
+			wantKind: infisical.Unreachable, wantInErr: "HTTP 429", wantCalls: 1},
+		{name: "429 without a wait, every time", route: infisicaltest.RouteListV4, always: ptr(infisicaltest.RateLimited("")),
+			wantKind: infisical.Unreachable, wantInErr: "Rate limit exceeded", wantCalls: 3},
+		{name: "hang before headers", route: infisicaltest.RouteListV4, faults: []infisicaltest.Fault{infisicaltest.HangBeforeHeaders()},
+			wantKind: infisical.Unreachable, wantInErr: "no answer in time"},
+		{name: "hang on login", route: infisicaltest.RouteLogin, faults: []infisicaltest.Fault{infisicaltest.HangBeforeHeaders()},
+			wantKind: infisical.Unreachable, wantInErr: "log in to Infisical"},
+		{name: "headers, then a stalled body", route: infisicaltest.RouteListV4, faults: []infisicaltest.Fault{infisicaltest.StallBody()},
+			wantKind: infisical.Unreachable, wantInErr: "stalled"},
+		{name: "invalid JSON", route: infisicaltest.RouteListV4, faults: []infisicaltest.Fault{infisicaltest.InvalidJSON()},
+			wantKind: infisical.Unreachable, wantInErr: "invalid JSON"},
+		{name: "truncated body", route: infisicaltest.RouteListV4, faults: []infisicaltest.Fault{infisicaltest.TruncatedBody()},
+			wantKind: infisical.Unreachable, wantInErr: "cut short"},
+		{name: "body over a small cap", route: infisicaltest.RouteListV4, faults: []infisicaltest.Fault{infisicaltest.HugeBody(2 << 20)},
+			opts: infisical.Options{MaxBodyBytes: 1 << 20}, wantKind: infisical.Unreachable, wantInErr: "larger than 1 MiB"},
+		{name: "invalid JSON on v3 after the fallback", route: infisicaltest.RouteListV3,
+			faults: []infisicaltest.Fault{infisicaltest.InvalidJSON()}, wantKind: infisical.Unreachable, wantInErr: "invalid JSON"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			mode := infisicaltest.V4
+			if tc.route == infisicaltest.RouteListV3 {
+				mode = infisicaltest.V3Only
+			}
+			srv := fake(t, mode)
+			srv.SetSecret(testProject, "dev", "/", "API_KEY", "value-of-api-key")
+			if tc.always != nil {
+				srv.FailAlways(tc.route, *tc.always)
+			}
+			srv.FailNext(tc.route, tc.faults...)
+			opts := tc.opts
+			opts.RetryBackoff = 10 * time.Millisecond
+			c := newClient(t, settings(t, srv, infisical.FlagValues{}, universalAuth()), opts)
+			ctx, cancel := context.WithTimeout(context.Background(), deadline)
+			defer cancel()
+			start := time.Now()
+			l, err := c.ListSecrets(ctx, infisical.ListOptions{ProjectID: testProject, Environment: "dev"})
+			elapsed := time.Since(start)
+			if elapsed > deadline+500*time.Millisecond {
+				t.Errorf("took %s, beyond the deadline of %s", elapsed, deadline)
+			}
+			assertClean(t, err, "value-of-api-key")
+			if tc.wantCalls != 0 {
+				if n := srv.Calls(tc.route); n != tc.wantCalls {
+					t.Errorf("calls to %s = %d, want %d", tc.route, n, tc.wantCalls)
+				}
+			}
+			if tc.wantKind == 0 {
+				if err != nil {
+					t.Fatalf("ListSecrets: %v", err)
+				}
+				if got := l.Values()["API_KEY"]; got != "value-of-api-key" {
+					t.Errorf("API_KEY = %q after recovering", got)
+				}
+				return
+			}
+			if got := infisical.KindOf(err); got != tc.wantKind {
+				t.Fatalf("error %v: kind %v, want %v", err, got, tc.wantKind)
+			}
+			if !infisical.IsFallback(err) {
+				t.Errorf("%v does not allow the fallback", err)
+			}
+			if !strings.Contains(err.Error(), tc.wantInErr) {
+				t.Errorf("error %q does not say %q", err, tc.wantInErr)
+			}
+			if !strings.Contains(err.Error(), srv.Listener.Addr().String()) {
+				t.Errorf("error %q does not name the host", err)
+			}
+		})
+	}
+}
+
+func ptr[T any](v T) *T { return &v }
+
+func TestHugeBodyAtDefaultCap(t *testing.T) {
+	if testing.Short() {
+		t.Skip("sends 65 MiB")
+	}
+	srv := fake(t, infisicaltest.V4)
+	srv.FailNext(infisicaltest.RouteListV4, infisicaltest.HugeBody(infisical.DefaultMaxBodyBytes+1<<20))
+	c := newClient(t, settings(t, srv, infisical.FlagValues{}, universalAuth()), fastOptions())
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	_, err := c.ListSecrets(ctx, infisical.ListOptions{ProjectID: testProject, Environment: "dev"})
+	if infisical.KindOf(err) != infisical.Unreachable || !strings.Contains(err.Error(), "larger than 64 MiB") {
+		t.Fatalf("err = %v, want Unreachable saying the answer is larger than 64 MiB", err)
+	}
+}
+
+func TestUnreachableServers(t *testing.T) {
+	closed := infisicaltest.New()
+	closedURL := closed.URL
+	closed.Close()
+	tlsSrv := infisicaltest.NewTLS()
+	defer tlsSrv.Close()
+
+	for _, tc := range []struct {
+		name      string
+		url       string
+		wantInErr string
+	}{
+		{"connection refused", closedURL, "refused"},
+		{"unknown host", "http://startsvc-test.invalid", "startsvc-test.invalid"},
+		{"untrusted certificate", tlsSrv.URL, "certificate"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			env := universalAuth()
+			s, err := infisical.ResolveSettings(infisical.FlagValues{URL: tc.url}, mapEnv(env), t.TempDir())
+			if err != nil {
+				t.Fatal(err)
+			}
+			c := newClient(t, s, fastOptions())
+			ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+			defer cancel()
+			_, err = c.ListSecrets(ctx, s.ListOptions())
+			if infisical.KindOf(err) != infisical.Unreachable {
+				t.Fatalf("err = %v, want Unreachable", err)
+			}
+			if !strings.Contains(err.Error(), tc.wantInErr) {
+				t.Errorf("error %q does not say %q", err, tc.wantInErr)
+			}
+			assertClean(t, err)
+		})
+	}
+}
+
+func TestCanceled(t *testing.T) {
+	srv := fake(t, infisicaltest.V4)
+	srv.FailNext(infisicaltest.RouteListV4, infisicaltest.HangBeforeHeaders())
+	c := newClient(t, settings(t, srv, infisical.FlagValues{}, universalAuth()), fastOptions())
+	ctx, cancel := context.WithCancel(context.Background())
+	go func() {
+		<-srv.Hanging() // the listing reached the server and waits
+		cancel()
+	}()
+	_, err := c.ListSecrets(ctx, infisical.ListOptions{ProjectID: testProject, Environment: "dev"})
+	if infisical.KindOf(err) != infisical.Canceled || !errors.Is(err, context.Canceled) {
+		t.Fatalf("err = %v, want Canceled wrapping context.Canceled", err)
+	}
+	if infisical.IsFallback(err) {
+		t.Error("an interruption must not fall back")
+	}
+}
+
+func TestNoDeadlineUsesClientTimeout(t *testing.T) {
+	srv := fake(t, infisicaltest.V4)
+	srv.FailNext(infisicaltest.RouteListV4, infisicaltest.HangBeforeHeaders())
+	c := newClient(t, settings(t, srv, infisical.FlagValues{}, universalAuth()), infisical.Options{Timeout: 200 * time.Millisecond})
+	start := time.Now()
+	_, err := c.ListSecrets(context.Background(), infisical.ListOptions{ProjectID: testProject, Environment: "dev"})
+	if infisical.KindOf(err) != infisical.Unreachable {
+		t.Fatalf("err = %v, want Unreachable", err)
+	}
+	if d := time.Since(start); d > 2*time.Second {
+		t.Errorf("took %s with a 200ms timeout", d)
+	}
+}
+
+func TestStatus(t *testing.T) {
+	srv := fake(t, infisicaltest.V4)
+	c := newClient(t, settings(t, srv, infisical.FlagValues{}, universalAuth()), fastOptions())
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	if err := c.Status(ctx); err != nil {
+		t.Fatalf("Status: %v", err)
+	}
+	if n := srv.Calls(infisicaltest.RouteLogin); n != 0 {
+		t.Errorf("Status logged in (%d calls)", n)
+	}
+	srv.FailNext(infisicaltest.RouteStatus, infisicaltest.InvalidJSON())
+	if err := c.Status(ctx); infisical.KindOf(err) != infisical.Unreachable {
+		t.Errorf("Status on a broken answer: %v, want Unreachable", err)
+	}
+}
+
+func TestNotInfisical(t *testing.T) {
+	// A web server that answers everything with a page, as a wrong URL does.
+	web := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html")
+		w.Write([]byte("<html><body>welcome</body></html>"))
+	}))
+	defer web.Close()
+	s, err := infisical.ResolveSettings(infisical.FlagValues{URL: web.URL}, mapEnv(universalAuth()), t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := newClient(t, s, fastOptions())
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	if err := c.Status(ctx); infisical.KindOf(err) != infisical.Unreachable {
+		t.Errorf("Status: %v, want Unreachable", err)
+	}
+	_, err = c.ListSecrets(ctx, s.ListOptions())
+	if infisical.KindOf(err) != infisical.Unreachable || !strings.Contains(err.Error(), "no access token") {
+		t.Errorf("ListSecrets: %v, want Unreachable saying there is no access token", err)
+	}
+}
