@@ -9,6 +9,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -30,7 +31,7 @@ import (
 const repoRoot = "../.."
 
 // shippedPaths are what a stack directory of the default stack consists of.
-var shippedPaths = []string{"compose", "profiles", "Caddyfile", "searxng/settings-base.yml", ".env.example"}
+var shippedPaths = []string{"stages.yml", "compose", "profiles", "Caddyfile", "searxng/settings-base.yml", ".env.example"}
 
 // notReferenced lists variables .env.example may carry although no compose
 // file (ours or the Supabase stand-in) references them, each with the reason.
@@ -519,5 +520,34 @@ func TestShippedWithComposeCLI(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestShippedStages checks stages.yml against the shipped services: every name
+// exists, Infisical comes first only when it runs in the stack, the model pulls
+// are one-shot jobs.
+func TestShippedStages(t *testing.T) {
+	dir := copyStack(t)
+	env := initEnv(t, dir)
+	_, p := load(t, dir, "private", env, "cpu")
+	all := slices.Sorted(maps.Keys(p.AllServices()))
+	stages, err := stack.LoadStages(dir, all)
+	if err != nil {
+		t.Fatalf("stages.yml: %v", err)
+	}
+	active := p.Active()
+	inStack := stages.Plan(active, func(c string) bool { return c == stack.WhenInfisicalInStack })
+	if len(inStack) != 3 || inStack[0].Name != "secrets" || !inStack[0].FetchSecrets || !slices.Contains(inStack[0].Services, "infisical") {
+		t.Fatalf("with Infisical in the stack, its stage must come first and fetch secrets: %+v", inStack)
+	}
+	elsewhere := stages.Plan(active, func(string) bool { return false })
+	if elsewhere[0].Name != "databases" || !slices.Contains(elsewhere[len(elsewhere)-1].Services, "infisical") {
+		t.Errorf("with Infisical elsewhere, its services start with the rest: %+v", elsewhere)
+	}
+	for _, job := range []string{"ollama-pull-llama-cpu", "ollama-pull-llama-gpu", "ollama-pull-llama-gpu-amd"} {
+		s, ok := p.AllServices()[job]
+		if !ok || s.Labels["startsvc.oneshot"] != "true" {
+			t.Errorf("%s must be labelled as a one-shot job", job)
+		}
 	}
 }
