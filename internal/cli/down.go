@@ -38,12 +38,17 @@ func newDownCmd(d *deps, g *globalOptions) *cobra.Command {
 func runDown(ctx context.Context, d *deps, o *downOptions) error {
 	g := o.global
 	p := &plan{}
+	defer p.close()
+	if !g.DryRun {
+		var err error
+		if p.lock, err = acquireLock(ctx, d, g); err != nil {
+			return err
+		}
+	}
 	if l, err := stack.Open(absDir(d, g), g.Files, g.Environment); err == nil {
 		p.layout = l
-		if removed, err := secrets.RemoveStale(p.handoverPath()); err != nil {
+		if err := removeStale(d, g, p.handoverPath(), p.lock != nil); err != nil {
 			g.ui.Warn("%s", err)
-		} else if removed {
-			g.ui.Warn("removed %s left behind by an earlier run that was killed", p.handoverPath())
 		}
 	}
 	engine, err := docker.Connect(d.env.Getenv)

@@ -17,6 +17,7 @@ import (
 	"github.com/startsvc/startsvc/internal/docker"
 	"github.com/startsvc/startsvc/internal/exitcode"
 	"github.com/startsvc/startsvc/internal/infisical"
+	"github.com/startsvc/startsvc/internal/lock"
 	"github.com/startsvc/startsvc/internal/secrets"
 	"github.com/startsvc/startsvc/internal/stack"
 )
@@ -44,6 +45,7 @@ type plan struct {
 	steps        []stack.Step // the bring-up in order
 	allServices  []string     // every service of the files, whatever the profile
 	projectName  string
+	lock         *lock.Lock // held by commands that change the project
 }
 
 // close releases the Engine connection.
@@ -51,6 +53,7 @@ func (p *plan) close() {
 	if p.engine != nil {
 		p.engine.Close()
 	}
+	p.lock.Release()
 }
 
 // handoverPath is where the hand-over file lives while compose needs it.
@@ -62,6 +65,9 @@ type preflightOptions struct {
 	// compose CLI, no compose files (export, run).
 	variablesOnly bool
 	requirements  bool // check the profile's machine requirements
+	// lock makes the command wait for, then hold, the project's lock: it
+	// changes the project, and must not interleave with another startsvc.
+	lock bool
 	// deferSecrets lets the Infisical phase wait until the stage that starts an
 	// in-stack Infisical is ready (up); every other command fetches at once.
 	deferSecrets bool
@@ -89,10 +95,13 @@ func preflight(ctx context.Context, d *deps, g *globalOptions, po preflightOptio
 	if !filepath.IsAbs(p.envFile) {
 		p.envFile = filepath.Join(p.layout.Dir, p.envFile)
 	}
-	if removed, err := secrets.RemoveStale(p.handoverPath()); err != nil {
-		return nil, exitcode.With(exitcode.Usage, err)
-	} else if removed {
-		g.ui.Warn("removed %s left behind by an earlier run that was killed", p.handoverPath())
+	if po.lock {
+		if p.lock, err = acquireLock(ctx, d, g); err != nil {
+			return nil, err
+		}
+	}
+	if err := removeStale(d, g, p.handoverPath(), p.lock != nil); err != nil {
+		return nil, err
 	}
 	if po.variablesOnly {
 		if err := p.resolveVariables(ctx, d, g); err != nil {
@@ -482,4 +491,51 @@ func (p *plan) fetchRemote(ctx context.Context, d *deps, g *globalOptions) (map[
 		return nil, nil
 	}
 	return nil, exitcode.With(exitcode.Infisical, fmt.Errorf("%w\nnothing was started: fix the Infisical settings, or run with --skip-infisical to use %s alone", err, envName))
+}
+
+// lockDir is where project locks live: the temporary directory.
+func lockDir(d *deps) string {
+	if dir := d.env.Getenv("TMPDIR"); dir != "" {
+		return dir
+	}
+	return os.TempDir()
+}
+
+// acquireLock waits for the project's lock, saying so, for at most
+// --wait-timeout: a second up or down of the same project never interleaves
+// with the first.
+func acquireLock(ctx context.Context, d *deps, g *globalOptions) (*lock.Lock, error) {
+	ctx, cancel := context.WithTimeout(ctx, g.WaitTimeout)
+	defer cancel()
+	l, err := lock.Acquire(ctx, lock.Path(lockDir(d), g.Project), func(holder string) {
+		g.ui.Info("another startsvc (%s) is working on project %s; waiting for it to finish (at most %s)", holder, g.Project, g.WaitTimeout)
+	})
+	if err != nil {
+		if cause := context.Cause(ctx); errors.Is(cause, exitcode.ErrInterrupted) {
+			return nil, cause
+		}
+		return nil, exitcode.With(exitcode.Failure, fmt.Errorf("project %s is busy: %w", g.Project, err))
+	}
+	return l, nil
+}
+
+// removeStale removes a hand-over file left by a killed run. Without the
+// project's lock it does so only when no other startsvc holds it — the file
+// may be a running up's.
+func removeStale(d *deps, g *globalOptions, path string, locked bool) error {
+	if !locked {
+		l, _, err := lock.TryAcquire(lock.Path(lockDir(d), g.Project))
+		if err != nil || l == nil {
+			return nil
+		}
+		defer l.Release()
+	}
+	removed, err := secrets.RemoveStale(path)
+	if err != nil {
+		return exitcode.With(exitcode.Usage, err)
+	}
+	if removed {
+		g.ui.Warn("removed %s left behind by an earlier run that was killed", path)
+	}
+	return nil
 }

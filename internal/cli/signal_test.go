@@ -9,11 +9,15 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/startsvc/startsvc/internal/infisical/infisicaltest"
+	"github.com/startsvc/startsvc/internal/secrets"
 	"github.com/startsvc/startsvc/internal/testenv"
 )
 
@@ -216,4 +220,186 @@ func TestInterruptDuringUpLeavesNothingDownCannotClean(t *testing.T) {
 	if left, _ := testenv.Services(project, true); len(left) != 0 {
 		t.Errorf("containers left after down: %v", left)
 	}
+}
+
+// startWatched starts the startsvc binary with its output collected, and
+// returns a function that waits for it.
+func startWatched(t *testing.T, env []string, args ...string) (*exec.Cmd, *syncBuffer, func() int) {
+	t.Helper()
+	cmd := exec.Command(testenv.StartsvcBinary(t), args...)
+	cmd.Env = append(os.Environ(), env...)
+	out := &syncBuffer{}
+	cmd.Stdout, cmd.Stderr = out, out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	return cmd, out, func() int { return exitCode(cmd.Wait()) }
+}
+
+// syncBuffer is a bytes.Buffer safe for a process's two streams and a reader.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// until polls cond every 20 ms for at most within.
+func until(t *testing.T, within time.Duration, what string, cond func() bool) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), within)
+	defer cancel()
+	tick := time.NewTicker(20 * time.Millisecond)
+	defer tick.Stop()
+	for !cond() {
+		select {
+		case <-ctx.Done():
+			t.Fatalf("%s did not happen within %s", what, within)
+		case <-tick.C:
+		}
+	}
+}
+
+// TestSignalsAtEveryMoment interrupts up with SIGINT and SIGTERM before the
+// hand-over file exists, while it exists, and during the health wait: each time
+// startsvc exits 130, compose is stopped, no hand-over file is left and no
+// secret is printed.
+func TestSignalsAtEveryMoment(t *testing.T) {
+	testenv.BuildFixtureImage(t)
+	srv := fakeInfisical(t, infisicaltest.V4)
+	// A server that hangs on login holds startsvc in the Infisical phase, before
+	// any hand-over file exists: an interruption there must not fall back.
+	hanging := fakeInfisical(t, infisicaltest.V4)
+	hanging.FailAlways(infisicaltest.RouteLogin, infisicaltest.HangBeforeHeaders())
+	moments := []struct {
+		name string
+		srv  *infisicaltest.Server
+		when func(stack string, out *syncBuffer) func() bool
+	}{
+		{"during the Infisical phase", hanging, func(string, *syncBuffer) func() bool {
+			return func() bool {
+				select {
+				case <-hanging.Hanging():
+					return true
+				default:
+					return false
+				}
+			}
+		}},
+		{"while the hand-over file exists", srv, func(stack string, _ *syncBuffer) func() bool {
+			return func() bool { _, err := os.Stat(filepath.Join(stack, secrets.FileName)); return err == nil }
+		}},
+		{"during the health wait", srv, func(_ string, out *syncBuffer) func() bool {
+			return func() bool { return strings.Contains(out.String(), "waiting for") }
+		}},
+	}
+	for _, m := range moments {
+		for _, sig := range []syscall.Signal{syscall.SIGINT, syscall.SIGTERM} {
+			t.Run(m.name+" "+sig.String(), func(t *testing.T) {
+				stack := secretStack(t, precedenceEnv)
+				compose := filepath.Join(stack, "compose", "docker-compose.yml")
+				data, _ := os.ReadFile(compose)
+				slow := strings.Replace(string(data), "    environment:\n", "    environment:\n      READY_AFTER: 60s\n", 1) +
+					"    healthcheck:\n      test: [\"CMD\", \"/fixture\", \"health\"]\n      interval: 1s\n      start_period: 120s\n"
+				os.WriteFile(compose, []byte(slow), 0o644)
+				project := testenv.ProjectName(t)
+				cmd, out, wait := startWatched(t, infisicalEnv(m.srv, "client-secret-value-1"), "up", "-C", stack, "-p", project, "-v", "--infisical-timeout", "60s")
+				until(t, 60*time.Second, m.name, m.when(stack, out))
+				if err := cmd.Process.Signal(sig); err != nil {
+					t.Fatal(err)
+				}
+				if code := wait(); code != 130 {
+					t.Fatalf("exit %d, want 130:\n%s", code, out.String())
+				}
+				if _, err := os.Stat(filepath.Join(stack, secrets.FileName)); !os.IsNotExist(err) {
+					t.Errorf("%s left behind", secrets.FileName)
+				}
+				values := map[string]string{"OVERRIDE": "override-from-infisical", "ONLY": "only-in-infisical-value", "SECRET": "client-secret-value-1"}
+				for k, v := range testenv.Hostile {
+					values[k] = v
+				}
+				assertNoValues(t, out.String(), values)
+				// compose was stopped: no process names this project any more
+				if pids := processesMentioning(project); len(pids) > 0 {
+					t.Errorf("processes of the project still run: %v", pids)
+				}
+			})
+		}
+	}
+}
+
+// TestSigkillLeftoverIsRemovedNextTime kills startsvc while the hand-over file
+// exists — nothing can clean up then — and checks that the next command that
+// touches the project removes it.
+func TestSigkillLeftoverIsRemovedNextTime(t *testing.T) {
+	testenv.BuildFixtureImage(t)
+	srv := fakeInfisical(t, infisicaltest.V4)
+	stack := secretStack(t, precedenceEnv)
+	project := testenv.ProjectName(t)
+	file := filepath.Join(stack, secrets.FileName)
+	cmd, out, wait := startWatched(t, infisicalEnv(srv, "client-secret-value-1"), "up", "-C", stack, "-p", project)
+	until(t, 60*time.Second, "the hand-over file", func() bool { _, err := os.Stat(file); return err == nil })
+	cmd.Process.Kill()
+	wait()
+	if _, err := os.Stat(file); err != nil {
+		t.Skipf("startsvc removed the file before SIGKILL landed (%v); nothing to recover", err)
+	}
+	r := startsvc(t, nil, "down", "-C", stack, "-p", project)
+	if r.code != 0 {
+		t.Fatalf("down exited %d:\n%s\n%s", r.code, r.out, out.String())
+	}
+	if _, err := os.Stat(file); !os.IsNotExist(err) {
+		t.Errorf("the leftover %s is still there after the next run", secrets.FileName)
+	}
+	if !strings.Contains(r.out, "left behind by an earlier run") {
+		t.Errorf("down does not say it removed the leftover:\n%s", r.out)
+	}
+}
+
+// TestConcurrentUpWaits starts two ups of one project: the second waits for
+// the first, says so, and both succeed.
+func TestConcurrentUpWaits(t *testing.T) {
+	testenv.BuildFixtureImage(t)
+	stack := writeStack(t, "services:\n  app:\n    image: "+testenv.FixtureImage+"\n    environment: {READY_AFTER: 3s}\n"+
+		"    healthcheck:\n      test: [\"CMD\", \"/fixture\", \"health\"]\n      interval: 1s\n      start_period: 60s\n")
+	project := testenv.ProjectName(t)
+	_, out1, wait1 := startWatched(t, nil, "up", "-C", stack, "-p", project)
+	until(t, 60*time.Second, "the first up to start compose", func() bool { return strings.Contains(out1.String(), "starting project") })
+	_, out2, wait2 := startWatched(t, nil, "up", "-C", stack, "-p", project)
+	code1, code2 := wait1(), wait2()
+	if code1 != 0 || code2 != 0 {
+		t.Fatalf("exits %d and %d, want 0 and 0:\n--- first\n%s\n--- second\n%s", code1, code2, out1.String(), out2.String())
+	}
+	if !strings.Contains(out2.String(), "is working on project "+project+"; waiting") {
+		t.Errorf("the second up does not say it waits:\n%s", out2.String())
+	}
+	if running, _ := testenv.Services(project, false); len(running) != 1 {
+		t.Errorf("running services: %v", running)
+	}
+}
+
+// processesMentioning lists the pids whose command line contains s.
+func processesMentioning(s string) []string {
+	var pids []string
+	entries, _ := os.ReadDir("/proc")
+	for _, e := range entries {
+		if _, err := strconv.Atoi(e.Name()); err != nil {
+			continue
+		}
+		cmdline, err := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
+		if err == nil && bytes.Contains(cmdline, []byte(s)) {
+			pids = append(pids, e.Name())
+		}
+	}
+	return pids
 }
