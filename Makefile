@@ -40,6 +40,7 @@ test: docker fmt vet
 fuzz:
 	$(GO) test ./internal/compose -run '^$$' -fuzz '^FuzzFormatEnv$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./internal/compose -run '^$$' -fuzz '^FuzzParseEnv$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./internal/infisical -run '^$$' -fuzz '^FuzzDecodeSecrets$$' -fuzztime $(FUZZTIME)
 
 bench: build
 	$(GO) test -run '^$$' -bench . -benchmem ./...
