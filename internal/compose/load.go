@@ -1,11 +1,11 @@
 package compose
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"maps"
-	"bytes"
 	"os"
 	"slices"
 	"sort"
