@@ -86,7 +86,7 @@ func (p *plan) handover(g *globalOptions, dryRun bool) (envFile string, remove f
 	}
 	remove, err = secrets.CreateFile(path, data)
 	if err != nil {
-		return "", nil, exitcode.With(exitcode.Failure, err)
+		return "", nil, handoverError(err)
 	}
 	g.ui.Detail("wrote %s (mode 0600, %d variables); it is removed when compose returns", path, len(p.resolved.Values))
 	return path, remove, nil
@@ -103,6 +103,34 @@ func runUp(ctx context.Context, d *deps, o *upOptions) (err error) {
 		return p.printPlan(d, g)
 	}
 
+	// The hand-over file exists from before the first compose command that
+	// needs it to the return of the last one, and is removed on every way out.
+	// It is written before anything changes: a stack directory startsvc cannot
+	// write to must stop it while the project still runs untouched.
+	inv := compose.Invocation{Project: g.Project, Dir: p.layout.Dir, Files: p.layout.Files, Profiles: p.profile.Compose}
+	remove := func() error { return nil }
+	defer func() {
+		if rerr := remove(); rerr != nil && err == nil {
+			err = rerr
+		}
+	}()
+	handover := func() error {
+		envFile, rm, err := p.handover(g, false)
+		if err != nil {
+			return err
+		}
+		inv.EnvFile, remove = envFile, rm
+		return nil
+	}
+	if err := handover(); err != nil {
+		return err
+	}
+	if !p.fetched && p.via == secrets.ViaFile {
+		if err := secrets.CheckWritable(p.layout.Dir); err != nil {
+			return handoverError(err)
+		}
+	}
+
 	runner, flush := composeRunner(d, g, p)
 	defer flush()
 	existing, err := p.engine.ProjectContainers(ctx, g.Project)
@@ -115,30 +143,13 @@ func runUp(ctx context.Context, d *deps, o *upOptions) (err error) {
 			return interrupted(g, err)
 		}
 	}
-
-	// The hand-over file exists from the first compose command that needs it to
-	// the return of the last one, and is removed on every way out.
-	remove := func() error { return nil }
-	defer func() {
-		if rerr := remove(); rerr != nil && err == nil {
-			err = rerr
-		}
-	}()
 	waitCtx, cancel := context.WithTimeout(ctx, g.WaitTimeout)
 	defer cancel()
 	waiter := health.New(p.engine.Client(), g.redactor.String)
 	oneShots := health.OneShots(p.project.Project)
-	inv := compose.Invocation{Project: g.Project, Dir: p.layout.Dir, Files: p.layout.Files, Profiles: p.profile.Compose}
 	fetchAt := p.fetchStep()
 	g.ui.Step("starting project %s: profile %s, environment %s", g.Project, p.profile.Name, g.Environment)
 	for i, step := range p.steps {
-		if inv.EnvFile == "" || inv.EnvFile == p.envFile {
-			envFile, rm, err := p.handover(g, false)
-			if err != nil {
-				return err
-			}
-			inv.EnvFile, remove = envFile, rm
-		}
 		if len(p.steps) > 1 {
 			g.ui.Step("stage %d/%d %s: %s", i+1, len(p.steps), step.Name, strings.Join(step.Services, ", "))
 		}
@@ -154,6 +165,9 @@ func runUp(ctx context.Context, d *deps, o *upOptions) (err error) {
 				return err
 			}
 			runner.Env = p.composeEnv
+			if err := handover(); err != nil {
+				return err
+			}
 		}
 	}
 	// The last compose command that reads the hand-over file has returned.
@@ -225,6 +239,12 @@ func (p *plan) printPlan(d *deps, g *globalOptions) error {
 		}
 	}
 	return nil
+}
+
+// handoverError is a failure to write the hand-over file: a configuration
+// problem of the stack directory, found before anything changed.
+func handoverError(err error) error {
+	return exitcode.With(exitcode.Usage, fmt.Errorf("%w\nstartsvc writes its 0600 hand-over file there: make the stack directory writable, or use --secrets-via env", err))
 }
 
 // interrupted adds what to do next to an error that ended a run midway.

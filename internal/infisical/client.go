@@ -21,7 +21,10 @@ import (
 
 // Limits a Client applies unless its Options say otherwise.
 const (
-	DefaultMaxBodyBytes = 64 << 20
+	// DefaultMaxBodyBytes is far above a real listing (10,000 secrets with their
+	// metadata are a few MB) and low enough that an answer which is not one
+	// cannot cost hundreds of MB: anything larger is refused as unreachable.
+	DefaultMaxBodyBytes = 16 << 20
 	DefaultMaxRetries   = 2
 	DefaultRetryBackoff = 250 * time.Millisecond
 	DefaultMaxRetryWait = time.Minute

@@ -443,7 +443,7 @@ func ptr[T any](v T) *T { return &v }
 
 func TestHugeBodyAtDefaultCap(t *testing.T) {
 	if testing.Short() {
-		t.Skip("sends 65 MiB")
+		t.Skip("sends 17 MiB")
 	}
 	srv := fake(t, infisicaltest.V4)
 	srv.FailNext(infisicaltest.RouteListV4, infisicaltest.HugeBody(infisical.DefaultMaxBodyBytes+1<<20))
@@ -451,8 +451,8 @@ func TestHugeBodyAtDefaultCap(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	_, err := c.ListSecrets(ctx, infisical.ListOptions{ProjectID: testProject, Environment: "dev"})
-	if infisical.KindOf(err) != infisical.Unreachable || !strings.Contains(err.Error(), "larger than 64 MiB") {
-		t.Fatalf("err = %v, want Unreachable saying the answer is larger than 64 MiB", err)
+	if infisical.KindOf(err) != infisical.Unreachable || !strings.Contains(err.Error(), "larger than 16 MiB") {
+		t.Fatalf("err = %v, want Unreachable saying the answer is larger than 16 MiB", err)
 	}
 }
 

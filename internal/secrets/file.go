@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 )
@@ -31,6 +32,10 @@ func CreateFile(path string, data []byte) (remove func() error, err error) {
 	if err != nil {
 		if errors.Is(err, fs.ErrExist) {
 			return nil, fmt.Errorf("create %s: a file of that name exists and was not written by startsvc; move it away", path)
+		}
+		var pe *fs.PathError
+		if errors.As(err, &pe) {
+			err = pe.Err // the path is already in the message
 		}
 		return nil, fmt.Errorf("create %s: %w", path, err)
 	}
@@ -79,4 +84,14 @@ func RemoveStale(path string) (bool, error) {
 		return false, fmt.Errorf("remove stale %s: %w", path, err)
 	}
 	return true, nil
+}
+
+// CheckWritable reports whether a hand-over file could be created in dir, by
+// creating and removing a probe the same way.
+func CheckWritable(dir string) error {
+	remove, err := CreateFile(filepath.Join(dir, fmt.Sprintf("%s.probe-%d", FileName, os.Getpid())), nil)
+	if err != nil {
+		return err
+	}
+	return remove()
 }
