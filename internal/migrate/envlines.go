@@ -2,37 +2,54 @@ package migrate
 
 import (
 	"strings"
+	"unicode"
+	"unicode/utf8"
 )
 
-// statement is one assignment of an env file: the lines it spans, so that it
+// statement is one assignment of an env file: the bytes it spans, so that it
 // can be dropped without touching anything else.
 type statement struct {
-	Key         string
-	Start, End  int // byte offsets in the file: [Start, End), End after its newline
+	Key string
+	// Start and End are byte offsets in the file: [Start, End). End is after
+	// the statement's newline, except for a statement that began mid-line.
+	Start, End  int
 	FirstLineNo int // 1-based
+	// Inherited is a bare KEY line: compose takes the value from its
+	// environment, and the file itself holds none.
+	Inherited bool
 }
 
 // scanStatements finds the assignments of an env file with the statement rules
-// of compose-go's parser: comments and blank lines are skipped; an optional
-// "export "; KEY= or KEY:; a value that starts with a quote runs to the matching
-// unescaped quote, possibly over several lines; any other value ends at the
-// line's end. It locates statements only — values are read with compose-go —
-// and the caller verifies the result by parsing it again.
+// of compose-go's parser: blank space and comment lines are skipped; an
+// optional "export "; KEY= or KEY:, or a bare KEY; a value that starts with a
+// quote runs to the matching unescaped quote, possibly over several lines; any
+// other value ends at the line's end. After a closing quote, the rest of the
+// line belongs to the statement when it is blank or a comment; otherwise
+// compose-go reads it as the next statement, and so does the scanner, which
+// then starts that statement in the middle of the line.
+//
+// It locates statements only — values are read with compose-go — and the
+// caller verifies the result by parsing it again.
 func scanStatements(src string) []statement {
 	var out []statement
 	pos, line := 0, 1
+	midLine := false // the previous statement ended before its line did
 	for pos < len(src) {
-		// skip blank space and comment lines
-		for pos < len(src) && (src[pos] == ' ' || src[pos] == '\t' || src[pos] == '\n' || src[pos] == '\r') {
-			if src[pos] == '\n' {
-				line++
+		// Skip blank space (compose-go skips every Unicode space here).
+		for pos < len(src) {
+			r, n := utf8.DecodeRuneInString(src[pos:])
+			if !unicode.IsSpace(r) {
+				break
 			}
-			pos++
+			if r == '\n' {
+				line++
+				midLine = false
+			}
+			pos += n
 		}
 		if pos >= len(src) {
 			break
 		}
-		lineStart := strings.LastIndexByte(src[:pos], '\n') + 1
 		if src[pos] == '#' {
 			end := strings.IndexByte(src[pos:], '\n')
 			if end < 0 {
@@ -40,12 +57,18 @@ func scanStatements(src string) []statement {
 			}
 			pos += end + 1
 			line++
+			midLine = false
 			continue
 		}
-		st := statement{Start: lineStart, FirstLineNo: line}
+		st := statement{Start: strings.LastIndexByte(src[:pos], '\n') + 1, FirstLineNo: line}
+		inLine := midLine
+		if inLine {
+			st.Start = pos
+		}
+		midLine = false
 		rest := src[pos:]
-		if strings.HasPrefix(rest, "export ") || strings.HasPrefix(rest, "export\t") {
-			rest = strings.TrimLeft(rest[len("export"):], " \t")
+		if after, ok := strings.CutPrefix(rest, "export"); ok && after != "" && isLineSpace(after[0]) {
+			rest = strings.TrimLeftFunc(after, isSpace)
 		}
 		keyEnd := strings.IndexAny(rest, "=:\n")
 		if keyEnd < 0 {
@@ -53,37 +76,34 @@ func scanStatements(src string) []statement {
 		}
 		st.Key = strings.TrimSpace(rest[:keyEnd])
 		pos = len(src) - len(rest) + keyEnd
-		if pos < len(src) && src[pos] != '\n' {
+		st.Inherited = pos >= len(src) || src[pos] == '\n'
+		if !st.Inherited {
 			pos++ // past = or :
-			for pos < len(src) && (src[pos] == ' ' || src[pos] == '\t') {
+			for pos < len(src) && isLineSpace(src[pos]) {
 				pos++
 			}
 			if pos < len(src) && (src[pos] == '"' || src[pos] == '\'') {
-				quote := src[pos]
-				pos++
-				escaped := false
-				for pos < len(src) {
-					c := src[pos]
-					if c == '\n' {
-						line++
-					}
-					pos++
-					if escaped {
-						escaped = false
-						continue
-					}
-					if c == '\\' {
-						escaped = true
-						continue
-					}
-					if c == quote {
-						break
-					}
+				pos = endOfQuoted(src, pos, &line)
+				// A statement after the closing quote, on the same line, is
+				// compose-go's next statement.
+				next := pos
+				for next < len(src) && isLineSpace(src[next]) {
+					next++
+				}
+				if next < len(src) && src[next] != '\n' && src[next] != '#' {
+					st.End = next
+					out = append(out, st)
+					pos, midLine = next, true
+					continue
 				}
 			}
 		}
-		// the rest of the line (an inline comment, trailing space) belongs to it
-		if end := strings.IndexByte(src[pos:], '\n'); end >= 0 {
+		// The rest of the line (an inline comment, trailing space) belongs to
+		// it, and so does the newline unless the statement began mid-line: the
+		// statement before it on the line keeps its line break.
+		if end := strings.IndexByte(src[pos:], '\n'); end >= 0 && inLine {
+			pos += end
+		} else if end >= 0 {
 			pos += end + 1
 			line++
 		} else {
@@ -93,6 +113,42 @@ func scanStatements(src string) []statement {
 		out = append(out, st)
 	}
 	return out
+}
+
+// endOfQuoted returns the offset just past the quote that closes the value
+// opening at src[open], counting the lines it crosses; an unclosed value runs
+// to the end (compose-go refuses such a file, so it never gets this far).
+func endOfQuoted(src string, open int, line *int) int {
+	quote := src[open]
+	escaped := false
+	for pos := open + 1; pos < len(src); pos++ {
+		c := src[pos]
+		if c == '\n' {
+			*line++
+		}
+		switch {
+		case escaped:
+			escaped = false
+		case c == '\\':
+			escaped = true
+		case c == quote:
+			return pos + 1
+		}
+	}
+	return len(src)
+}
+
+// isLineSpace is compose-go's notion of a space within a line.
+func isLineSpace(c byte) bool {
+	switch c {
+	case '\t', '\v', '\f', '\r', ' ':
+		return true
+	}
+	return false
+}
+
+func isSpace(r rune) bool {
+	return r < utf8.RuneSelf && isLineSpace(byte(r)) || r == 0x85 || r == 0xA0
 }
 
 // dropStatements returns src without the statements whose key is in drop. A

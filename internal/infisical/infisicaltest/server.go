@@ -13,7 +13,7 @@
 // V3Only mode, through v3 alone (v4 then answers the route-404 of a server
 // without that route); the v3 write routes and folder creation for migrate.
 // Every identity may read every project; a service token only its own
-// project and environment.
+// project and environment, and one added as read-only may not write.
 //
 // A Server is safe for concurrent use. Close releases requests that hang.
 package infisicaltest
@@ -135,6 +135,7 @@ type Server struct {
 
 type serviceToken struct {
 	id, project, env, path string
+	readOnly               bool
 }
 
 type project struct {
@@ -282,6 +283,19 @@ func (s *Server) AddServiceToken(projectID, env, folderPath string) string {
 	bearer := fmt.Sprintf("st.%s.%032x", id, s.seq*7919)
 	s.service[bearer] = serviceToken{id: id, project: projectID, env: env, path: cleanPath(folderPath)}
 	return bearer + fmt.Sprintf(".%032x", s.seq*104729)
+}
+
+// AddReadOnlyServiceToken is AddServiceToken for a token without write
+// permission: its writes are answered 403 PermissionDenied.
+func (s *Server) AddReadOnlyServiceToken(projectID, env, folderPath string) string {
+	full := s.AddServiceToken(projectID, env, folderPath)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	bearer := full[:strings.LastIndex(full, ".")]
+	st := s.service[bearer]
+	st.readOnly = true
+	s.service[bearer] = st
+	return full
 }
 
 // AddProject registers a project with environments (dev, staging and prod
@@ -810,7 +824,7 @@ type writeRequest struct {
 // decodeWrite reads and checks a write body, answering the request itself
 // when it is refused; it returns the target folder.
 func (s *Server) decodeWrite(w http.ResponseWriter, r *http.Request) (*writeRequest, *folder, bool) {
-	if _, ok := s.authenticate(w, r); !ok {
+	if !s.mayWrite(w, r) {
 		return nil, nil, false
 	}
 	var req writeRequest
@@ -941,8 +955,22 @@ func (s *Server) writeBatch(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]any{"secrets": out})
 }
 
+// mayWrite authenticates a write and refuses a read-only service token,
+// answering the request itself when it is refused.
+func (s *Server) mayWrite(w http.ResponseWriter, r *http.Request) bool {
+	p, ok := s.authenticate(w, r)
+	if !ok {
+		return false
+	}
+	if p.service != nil && p.service.readOnly {
+		s.writeError(w, http.StatusForbidden, "PermissionDenied", "You are not allowed to edit secrets in this environment")
+		return false
+	}
+	return true
+}
+
 func (s *Server) createFolder(w http.ResponseWriter, r *http.Request) {
-	if _, ok := s.authenticate(w, r); !ok {
+	if !s.mayWrite(w, r) {
 		return
 	}
 	var req struct {

@@ -1,0 +1,370 @@
+package cli_test
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/startsvc/startsvc/internal/compose"
+	"github.com/startsvc/startsvc/internal/infisical/infisicaltest"
+	"github.com/startsvc/startsvc/internal/testenv"
+)
+
+// migrateEnv is a .env with settings, secrets of several shapes, a conflict
+// with Infisical, one secret Infisical already holds, and Infisical's own key.
+const migrateEnv = `# Settings
+DB_HOST=db
+PORT=5432
+FEATURE_FLAG=true
+
+# Secrets
+DB_PASSWORD="p'a\"s$$w0rd✓"
+export API_TOKEN='tok-1234 with spaces'
+DATABASE_URL=postgres://app:${DB_PASSWORD}@db:5432/app
+MULTI_SECRET="line one\nline two\n"
+JWT_SECRET=jwt-secret-value-0123456789
+CONFLICT_PASSWORD=dotenv-conflict-value
+INFISICAL_ENCRYPTION_KEY=bootstrap-key-0123456789
+EMPTY_KEY=
+`
+
+// migrateValues are the values compose reads from migrateEnv.
+var migrateValues = map[string]string{
+	"DB_HOST":                  "db",
+	"PORT":                     "5432",
+	"FEATURE_FLAG":             "true",
+	"DB_PASSWORD":              `p'a"s$w0rd✓`,
+	"API_TOKEN":                "tok-1234 with spaces",
+	"DATABASE_URL":             `postgres://app:p'a"s$w0rd✓@db:5432/app`,
+	"MULTI_SECRET":             "line one\nline two\n",
+	"JWT_SECRET":               "jwt-secret-value-0123456789",
+	"CONFLICT_PASSWORD":        "dotenv-conflict-value",
+	"INFISICAL_ENCRYPTION_KEY": "bootstrap-key-0123456789",
+	"EMPTY_KEY":                "",
+}
+
+var (
+	migrateMoved = []string{"DB_PASSWORD", "API_TOKEN", "DATABASE_URL", "MULTI_SECRET", "JWT_SECRET"}
+	migrateKept  = []string{"DB_HOST", "PORT", "FEATURE_FLAG", "INFISICAL_ENCRYPTION_KEY", "EMPTY_KEY"}
+)
+
+// migrateStack is a stack whose one service receives every key of migrateEnv.
+func migrateStack(t *testing.T) string {
+	t.Helper()
+	keys := make([]string, 0, len(migrateValues))
+	for k := range migrateValues {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	var b strings.Builder
+	b.WriteString("services:\n  app:\n    image: " + testenv.FixtureImage + "\n    environment:\n")
+	for _, k := range keys {
+		fmt.Fprintf(&b, "      %s: ${%s}\n", k, k)
+	}
+	dir := writeStack(t, b.String())
+	if err := os.WriteFile(filepath.Join(dir, ".env"), []byte(migrateEnv), 0o640); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(filepath.Join(dir, ".env"), 0o640); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := compose.ReadEnvFile(filepath.Join(dir, ".env"), nil); err != nil || len(got) != len(migrateValues) {
+		t.Fatalf("the test's .env does not read as intended (%v)", err)
+	}
+	return dir
+}
+
+// migrateServer is a fake Infisical holding a different value for
+// CONFLICT_PASSWORD and the same value for JWT_SECRET.
+func migrateServer(t *testing.T, mode infisicaltest.Mode) *infisicaltest.Server {
+	t.Helper()
+	srv := infisicaltest.New()
+	t.Cleanup(srv.Close)
+	srv.SetMode(mode)
+	srv.AddProject("proj-1", "dev")
+	srv.AddIdentity("client-id-1", "client-secret-value-1")
+	srv.SetSecret("proj-1", "dev", "/", "CONFLICT_PASSWORD", "infisical-conflict-value")
+	srv.SetSecret("proj-1", "dev", "/", "JWT_SECRET", migrateValues["JWT_SECRET"])
+	return srv
+}
+
+// migrateSecrets are every value no output may show.
+func migrateSecrets() map[string]string {
+	m := map[string]string{"CLIENT_SECRET": "client-secret-value-1", "INFISICAL_CONFLICT": "infisical-conflict-value"}
+	for k, v := range migrateValues {
+		if k != "DB_HOST" && k != "PORT" && k != "FEATURE_FLAG" {
+			m[k] = v
+		}
+	}
+	return m
+}
+
+var migrateWriteRoutes = []string{infisicaltest.RouteCreateBatch, infisicaltest.RouteUpdateBatch, infisicaltest.RouteCreateSecret,
+	infisicaltest.RouteUpdateSecret, infisicaltest.RouteCreateFolder}
+
+func migrateWriteCalls(srv *infisicaltest.Server) int {
+	n := 0
+	for _, r := range migrateWriteRoutes {
+		n += srv.Calls(r)
+	}
+	return n
+}
+
+// migrateSnapshot is a file's bytes, mode and modification time, and the names in
+// its folder.
+type migrateSnapshot struct {
+	data  []byte
+	mode  os.FileMode
+	mtime time.Time
+	names string
+}
+
+func migrateSnap(t *testing.T, path string) migrateSnapshot {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	entries, err := os.ReadDir(filepath.Dir(path))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, e := range entries {
+		names = append(names, e.Name())
+	}
+	return migrateSnapshot{data, st.Mode(), st.ModTime(), strings.Join(names, " ")}
+}
+
+func (s migrateSnapshot) same(o migrateSnapshot) bool {
+	return bytes.Equal(s.data, o.data) && s.mode == o.mode && s.mtime.Equal(o.mtime) && s.names == o.names
+}
+
+// migrateBackups returns the backup files in dir.
+func migrateBackups(t *testing.T, dir string) []string {
+	t.Helper()
+	found, err := filepath.Glob(filepath.Join(dir, ".env.*.bak"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return found
+}
+
+// TestMigrateMovesSecretsAndContainersKeepTheirValues is issue 6's first and
+// third promises, against a current server and a v3-only one: the dry run
+// changes nothing anywhere; --apply moves the secrets, keeps the rest and a
+// 0600 backup; startsvc up afterwards gives the container exactly what it got
+// before; and no output shows a value.
+func TestMigrateMovesSecretsAndContainersKeepTheirValues(t *testing.T) {
+	testenv.BuildFixtureImage(t)
+	for _, c := range []struct {
+		name string
+		mode infisicaltest.Mode
+	}{
+		{"v4 server", infisicaltest.V4},
+		{"v3-only server", infisicaltest.V3Only},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			srv := migrateServer(t, c.mode)
+			stack := migrateStack(t)
+			envPath := filepath.Join(stack, ".env")
+			project := testenv.ProjectName(t)
+			env := infisicalEnv(srv, "client-secret-value-1")
+			var outputs []string
+
+			r := startsvc(t, env, "up", "-C", stack, "-p", project)
+			if r.code != 0 {
+				t.Fatalf("up before migrating exited %d:\n%s", r.code, r.out)
+			}
+			before, err := testenv.ContainerEnv(project, "app")
+			if err != nil {
+				t.Fatal(err)
+			}
+			for k, v := range migrateValues {
+				want := v
+				if k == "CONFLICT_PASSWORD" {
+					want = "infisical-conflict-value" // Infisical wins
+				}
+				if before[k] != want {
+					t.Fatalf("before migrating, %s does not arrive as expected", k)
+				}
+			}
+
+			// The dry run.
+			old := time.Now().Add(-time.Hour).Truncate(time.Second)
+			if err := os.Chtimes(envPath, old, old); err != nil {
+				t.Fatal(err)
+			}
+			start := migrateSnap(t, envPath)
+			srv.ResetCalls()
+			r = startsvc(t, env, "migrate", "-C", stack)
+			outputs = append(outputs, r.out)
+			if r.code != 0 {
+				t.Fatalf("the dry run exited %d:\n%s", r.code, r.out)
+			}
+			if !migrateSnap(t, envPath).same(start) {
+				t.Errorf("the dry run changed .env or its folder")
+			}
+			if n := migrateWriteCalls(srv); n != 0 {
+				t.Errorf("the dry run made %d write calls", n)
+			}
+			for _, k := range migrateMoved {
+				if !migrateRow(r.out, "move", k) {
+					t.Errorf("the dry run does not list %s as moving", k)
+				}
+			}
+			for _, k := range migrateKept {
+				if !migrateRow(r.out, "keep", k) {
+					t.Errorf("the dry run does not list %s as staying", k)
+				}
+			}
+			if !migrateRow(r.out, "conflict", "CONFLICT_PASSWORD") {
+				t.Errorf("the dry run does not list CONFLICT_PASSWORD as a conflict")
+			}
+			for _, s := range []string{"same value", "DIFFERENT value", "Dry run: nothing was written"} {
+				if !strings.Contains(r.out, s) {
+					t.Errorf("the dry run does not say %q", s)
+				}
+			}
+
+			// --apply.
+			srv.ResetCalls()
+			r = startsvc(t, env, "migrate", "-C", stack, "--apply")
+			outputs = append(outputs, r.out)
+			if r.code != 0 {
+				t.Fatalf("migrate --apply exited %d:\n%s", r.code, r.out)
+			}
+			if n := srv.Calls(infisicaltest.RouteCreateBatch); n != 1 || migrateWriteCalls(srv) != 1 {
+				t.Errorf("%d create calls and %d writes in all, want one batch", n, migrateWriteCalls(srv))
+			}
+			stored := srv.Secrets("proj-1", "dev", "/")
+			for _, k := range migrateMoved {
+				if stored[k] != migrateValues[k] {
+					t.Errorf("%s is not in Infisical as compose read it", k)
+				}
+			}
+			if stored["CONFLICT_PASSWORD"] != "infisical-conflict-value" {
+				t.Errorf("CONFLICT_PASSWORD was overwritten without --overwrite")
+			}
+			if _, ok := stored["INFISICAL_ENCRYPTION_KEY"]; ok {
+				t.Errorf("Infisical's own key was written to Infisical")
+			}
+			kept, err := compose.ReadEnvFile(envPath, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, k := range migrateMoved {
+				if _, ok := kept[k]; ok {
+					t.Errorf("%s is still in .env", k)
+				}
+			}
+			for _, k := range append(migrateKept, "CONFLICT_PASSWORD") {
+				if v, ok := kept[k]; !ok || v != migrateValues[k] {
+					t.Errorf("%s is not kept in .env as it was", k)
+				}
+			}
+			newData, _ := os.ReadFile(envPath)
+			if !bytes.HasPrefix(newData, []byte("# Settings\nDB_HOST=db\nPORT=5432\nFEATURE_FLAG=true\n\n# Secrets\nCONFLICT_PASSWORD=")) {
+				t.Errorf("comments or the order of kept lines changed:\n%s", newData)
+			}
+			if st, _ := os.Stat(envPath); st.Mode().Perm() != 0o640 {
+				t.Errorf(".env mode %v, want 0640 as before", st.Mode().Perm())
+			}
+			bs := migrateBackups(t, stack)
+			if len(bs) != 1 {
+				t.Fatalf("backups: %v, want one", bs)
+			}
+			if st, _ := os.Stat(bs[0]); st.Mode().Perm() != 0o600 {
+				t.Errorf("backup mode %v, want 0600", st.Mode().Perm())
+			}
+			if b, _ := os.ReadFile(bs[0]); string(b) != migrateEnv {
+				t.Errorf("the backup is not the original .env")
+			}
+			if !strings.Contains(r.out, "CONFLICT_PASSWORD stays in .env") {
+				t.Errorf("the conflict is not reported:\n%s", r.out)
+			}
+
+			// up again: the container gets exactly what it got before.
+			r = startsvc(t, env, "up", "-C", stack, "-p", project)
+			if r.code != 0 {
+				t.Fatalf("up after migrating exited %d:\n%s", r.code, r.out)
+			}
+			after, err := testenv.ContainerEnv(project, "app")
+			if err != nil {
+				t.Fatal(err)
+			}
+			for k := range migrateValues {
+				if after[k] != before[k] {
+					t.Errorf("%s reaches the container differently after the migration (%d bytes, before %d)", k, len(after[k]), len(before[k]))
+				}
+			}
+
+			// --overwrite then replaces the conflict and removes it from .env.
+			r = startsvc(t, env, "migrate", "-C", stack, "--apply", "--overwrite")
+			outputs = append(outputs, r.out)
+			if r.code != 0 {
+				t.Fatalf("migrate --apply --overwrite exited %d:\n%s", r.code, r.out)
+			}
+			if srv.Secrets("proj-1", "dev", "/")["CONFLICT_PASSWORD"] != migrateValues["CONFLICT_PASSWORD"] {
+				t.Errorf("--overwrite did not replace CONFLICT_PASSWORD")
+			}
+			if kept, _ := compose.ReadEnvFile(envPath, nil); kept["CONFLICT_PASSWORD"] != "" {
+				t.Errorf("CONFLICT_PASSWORD is still in .env after --overwrite")
+			}
+			for _, out := range outputs {
+				assertNoValues(t, out, migrateSecrets())
+			}
+		})
+	}
+}
+
+// TestMigrateServerFailsHalfway is issue 6's second promise: a 500 on the
+// second write leaves .env byte for byte as it was, and the output says which
+// secrets were written and which were not.
+func TestMigrateServerFailsHalfway(t *testing.T) {
+	srv := migrateServer(t, infisicaltest.V4)
+	stack := migrateStack(t)
+	envPath := filepath.Join(stack, ".env")
+	start := migrateSnap(t, envPath)
+	srv.FailWrite(2)
+	r := startsvc(t, infisicalEnv(srv, "client-secret-value-1"), "migrate", "-C", stack, "--apply", "--batch-size", "2")
+	if r.code != 4 {
+		t.Fatalf("exit %d, want 4:\n%s", r.code, r.out)
+	}
+	if !migrateSnap(t, envPath).same(start) {
+		t.Errorf(".env or its folder changed (a backup left behind?)")
+	}
+	for _, s := range []string{"written to Infisical: DB_PASSWORD, API_TOKEN", "not written: DATABASE_URL, MULTI_SECRET", ".env is unchanged", "HTTP 500"} {
+		if !strings.Contains(r.out, s) {
+			t.Errorf("output does not say %q:\n%s", s, r.out)
+		}
+	}
+	stored := srv.Secrets("proj-1", "dev", "/")
+	if stored["DB_PASSWORD"] != migrateValues["DB_PASSWORD"] || stored["API_TOKEN"] != migrateValues["API_TOKEN"] {
+		t.Errorf("the first batch is not in Infisical")
+	}
+	if _, ok := stored["DATABASE_URL"]; ok {
+		t.Errorf("DATABASE_URL was written although its batch failed")
+	}
+	assertNoValues(t, r.out, migrateSecrets())
+}
+
+// migrateRow reports whether out has a line starting with action and then key.
+func migrateRow(out, action, key string) bool {
+	for _, line := range strings.Split(out, "\n") {
+		f := strings.Fields(line)
+		if len(f) >= 2 && f[0] == action && f[1] == key {
+			return true
+		}
+	}
+	return false
+}
