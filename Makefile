@@ -13,7 +13,10 @@ ARGS     ?=
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/startsvc
 
+# up creates .env with generated secrets on first use (startsvc init refuses to
+# overwrite one), then brings the stack up.
 up: build
+	@test -f .env || ./$(BIN) init
 	./$(BIN) up $(ARGS)
 
 down: build

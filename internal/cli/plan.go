@@ -15,6 +15,7 @@ import (
 
 	"github.com/startsvc/startsvc/internal/compose"
 	"github.com/startsvc/startsvc/internal/docker"
+	"github.com/startsvc/startsvc/internal/envgen"
 	"github.com/startsvc/startsvc/internal/exitcode"
 	"github.com/startsvc/startsvc/internal/infisical"
 	"github.com/startsvc/startsvc/internal/lock"
@@ -68,6 +69,10 @@ type preflightOptions struct {
 	// lock makes the command wait for, then hold, the project's lock: it
 	// changes the project, and must not interleave with another startsvc.
 	lock bool
+	// prepare runs the stack's preparation steps (prepareStack) once the
+	// Engine and compose are known good, before the compose files are loaded:
+	// the shipped stack includes a folder that the first step clones.
+	prepare bool
 	// deferSecrets lets the Infisical phase wait until the stage that starts an
 	// in-stack Infisical is ready (up); every other command fetches at once.
 	deferSecrets bool
@@ -121,6 +126,11 @@ func preflight(ctx context.Context, d *deps, g *globalOptions, po preflightOptio
 		return nil, err
 	}
 	g.ui.Detail("compose: %s %s; engine at %s", p.cli.Name(), p.cli.Version, p.engine.Host())
+	if po.prepare && p.layout.Conventional {
+		if _, err := prepareStack(ctx, d, g, prepareOptions{}); err != nil {
+			return nil, err
+		}
+	}
 
 	if err := p.resolveSettings(d, g); err != nil {
 		return nil, err
@@ -289,6 +299,12 @@ func (p *plan) mergeVariables(d *deps, g *globalOptions, remote map[string]strin
 	}
 	p.resolved = secrets.Merge(fileVals, remote)
 	g.redactor.Add(p.resolved.Masked...)
+	// What init generates is secret whatever its name says (POOLER_TENANT_ID).
+	for _, k := range envgen.Keys() {
+		if v, ok := fileVals[k]; ok {
+			g.redactor.Add(v)
+		}
+	}
 	p.composeEnv, p.skipped = secrets.ComposeEnv(d.env.Environ, p.resolved.Values, p.via)
 	for _, k := range p.skipped {
 		g.ui.Warn("%s is set in %s but startsvc never overrides %s in compose's environment; the shell's value stays",
@@ -419,6 +435,10 @@ var requiredVar = regexp.MustCompile(`required variable (\S+) is missing a value
 // explainLoadError adds to compose-go's message for a missing required variable
 // which file asks for it and where values come from.
 func explainLoadError(err error, dir string, files []string) error {
+	if strings.Contains(err.Error(), filepath.FromSlash(stack.SupabaseCompose)) && strings.Contains(err.Error(), "no such file") {
+		return exitcode.With(exitcode.Usage, fmt.Errorf("%w\nthe stack includes Supabase's compose file, which is not there yet: "+
+			"`startsvc prepare` (or `startsvc up`) clones it", err))
+	}
 	m := requiredVar.FindStringSubmatch(err.Error())
 	if m == nil {
 		return err

@@ -94,7 +94,7 @@ func (p *plan) handover(g *globalOptions, dryRun bool) (envFile string, remove f
 
 func runUp(ctx context.Context, d *deps, o *upOptions) (err error) {
 	g := o.global
-	p, err := preflight(ctx, d, g, preflightOptions{requirements: true, deferSecrets: true, lock: !g.DryRun})
+	p, err := preflight(ctx, d, g, preflightOptions{requirements: true, deferSecrets: true, lock: !g.DryRun, prepare: true})
 	if err != nil {
 		return err
 	}

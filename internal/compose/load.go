@@ -5,11 +5,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"maps"
 	"os"
 	"slices"
 	"sort"
+	"sync"
 
+	"github.com/sirupsen/logrus"
 	"go.yaml.in/yaml/v4"
 
 	"github.com/compose-spec/compose-go/v2/cli"
@@ -50,6 +53,7 @@ func (p *Project) Active() []string {
 // that does not parse or validate, or a required variable without a value, is a
 // usage error (exit 2) that names the file or the variable.
 func Load(ctx context.Context, spec Spec) (*Project, error) {
+	quietLoader()
 	opts, err := projectOptions(spec, true)
 	if err != nil {
 		return nil, exitcode.With(exitcode.Usage, err)
@@ -82,6 +86,7 @@ type Variable struct {
 // Variables lists every variable the compose files of spec reference, whatever
 // the profiles, without interpolating anything; sorted by name.
 func Variables(ctx context.Context, spec Spec) ([]Variable, error) {
+	quietLoader()
 	opts, err := projectOptions(spec, false)
 	if err != nil {
 		return nil, exitcode.With(exitcode.Usage, err)
@@ -169,4 +174,13 @@ func Needs(files []string) []Feature {
 		out = append(out, FeatureOverride)
 	}
 	return out
+}
+
+var quietOnce sync.Once
+
+// quietLoader stops compose-go from writing warnings ("variable is not set")
+// to the process's standard error through its global logger: startsvc reports
+// such things itself, and compose repeats them when it runs.
+func quietLoader() {
+	quietOnce.Do(func() { logrus.SetOutput(io.Discard) })
 }

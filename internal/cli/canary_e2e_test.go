@@ -1,0 +1,220 @@
+package cli_test
+
+import (
+	"bufio"
+	"crypto/rand"
+	"encoding/hex"
+	"io/fs"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/startsvc/startsvc/internal/infisical/infisicaltest"
+	"github.com/startsvc/startsvc/internal/secrets"
+	"github.com/startsvc/startsvc/internal/testenv"
+)
+
+// canaryRun is one invocation of startsvc in the canary check. code < 0
+// means any exit code will do (a command whose outcome here is not the point).
+type canaryRun struct {
+	args []string
+	code int
+}
+
+// canaryCommands says how the canary check runs each command startsvc lists
+// in its help. A command missing here fails the check: every command must be
+// shown not to print a secret.
+func canaryCommands(stack, leaky, exportFile string) map[string][]canaryRun {
+	return map[string][]canaryRun{
+		"up": {
+			// A service that logs a secret and exits: startsvc shows its last log lines.
+			{args: []string{"up", "-v", "-f", leaky, "--wait-timeout", "30s"}, code: 1},
+			{args: []string{"up", "-v"}, code: 0},
+			{args: []string{"up", "-v", "--secrets-via", "env"}, code: 0},
+			{args: []string{"up", "-v", "--dry-run"}, code: 0},
+		},
+		"status":  {{args: []string{"status", "-v"}, code: 0}, {args: []string{"status", "-v", "--json"}, code: 0}},
+		"run":     {{args: []string{"run", "-v", "--", "true"}, code: 0}},
+		"export":  {{args: []string{"export", "-v", "-o", exportFile}, code: 0}},
+		"version": {{args: []string{"version", "-v"}, code: 0}},
+		"config":  {{args: []string{"config", "-v"}, code: -1}},
+		"doctor":  {{args: []string{"doctor", "-v"}, code: -1}, {args: []string{"doctor", "-v", "--json"}, code: -1}},
+		"migrate": {{args: []string{"migrate", "-v"}, code: -1}}, // a dry run unless told otherwise
+		"init":    {{args: []string{"init", "-v"}, code: -1}},
+		"prepare": {{args: []string{"prepare", "-v"}, code: 0}},
+		"down":    {{args: []string{"down", "-v"}, code: 0}},
+	}
+}
+
+// canaryOrder runs commands that need the project up before down.
+var canaryOrder = []string{"prepare", "up", "status", "run", "export", "version", "config", "doctor", "migrate", "init", "down"}
+
+// listedCommands are the commands startsvc's help lists.
+func listedCommands(t *testing.T) []string {
+	t.Helper()
+	out, err := exec.Command(testenv.StartsvcBinary(t), "--help").Output()
+	if err != nil {
+		t.Fatalf("startsvc --help: %v", err)
+	}
+	var cmds []string
+	in := false
+	sc := bufio.NewScanner(strings.NewReader(string(out)))
+	for sc.Scan() {
+		line := sc.Text()
+		switch {
+		case strings.HasPrefix(line, "Available Commands:"):
+			in = true
+		case in && strings.TrimSpace(line) == "":
+			return cmds
+		case in:
+			if f := strings.Fields(line); len(f) > 0 && f[0] != "help" && f[0] != "completion" {
+				cmds = append(cmds, f[0])
+			}
+		}
+	}
+	return cmds
+}
+
+// TestCanaryValuesNeverLeak gives distinctive canary values to Infisical (the
+// fake server) and to .env under secret-looking names, runs every command
+// startsvc has, verbosely, and checks that no canary appears in any output,
+// nor in any file startsvc leaves in the stack directory, its temporary
+// directory or its cache (other than .env and the exported file), and that
+// no .env.infisical is left.
+func TestCanaryValuesNeverLeak(t *testing.T) {
+	testenv.BuildFixtureImage(t)
+	b := make([]byte, 6)
+	_, _ = rand.Read(b)
+	// Every canary holds marker, so that a value printed in part, escaped
+	// ($$, \", JSON) or split across lines is still found.
+	marker := "cnry" + hex.EncodeToString(b)
+	canary := func(name string) string { return marker + "-" + name }
+
+	srv := infisicaltest.New()
+	t.Cleanup(srv.Close)
+	srv.AddProject("proj-1", "dev")
+	clientSecret := canary("client-secret")
+	srv.AddIdentity("canary-client-id", clientSecret)
+	remote := map[string]string{
+		"DB_PASSWORD": canary("db-password") + `-pa$word"'\`,
+		"API_TOKEN":   canary("api-token"),
+		"PRIVATE_KEY": "-----BEGIN KEY-----\n" + canary("private-key") + "\n-----END KEY-----\n",
+		"SITE_NAME":   canary("from-infisical-under-a-plain-name"),
+	}
+	for k, v := range remote {
+		srv.SetSecret("proj-1", "dev", "/", k, v)
+	}
+
+	stack := writeStack(t, "services:\n  app:\n    image: "+testenv.FixtureImage+"\n    environment:\n"+
+		"      DB_PASSWORD: ${DB_PASSWORD:?}\n      API_TOKEN: ${API_TOKEN}\n      PRIVATE_KEY: ${PRIVATE_KEY}\n"+
+		"      SITE_NAME: ${SITE_NAME}\n      JWT_SECRET: ${JWT_SECRET}\n      OPENAI_API_KEY: ${OPENAI_API_KEY}\n      PLAIN: ${PLAIN}\n"+
+		// A secret inside a longer value, and in a label, as real stacks have them.
+		"      DATABASE_URL: postgres://app:${DB_PASSWORD}@db:5432/app\n    labels:\n      proxy.auth: admin:${API_TOKEN}\n")
+	dotenv := "# local settings\nDB_PASSWORD=" + canary("stale-db-password") + "\nJWT_SECRET=" + canary("jwt-secret") +
+		"\nOPENAI_API_KEY='" + canary("openai-key") + "$literal'\nPLAIN=plain-setting\n"
+	leaky := filepath.Join(stack, "leaky.yml")
+	writeFiles(t, stack, map[string]string{
+		".env": dotenv,
+		// What init and doctor compare .env with; it holds no value.
+		".env.example": "DB_PASSWORD=\nJWT_SECRET=\nOPENAI_API_KEY=\nPLAIN=example\n",
+		// The fixture prints SERVICE_NAME in its log, then exits 3.
+		"leaky.yml": "services:\n  leaky:\n    image: " + testenv.FixtureImage + "\n    environment:\n" +
+			"      SERVICE_NAME: ${API_TOKEN}\n      EXIT_AFTER: 300ms\n      EXIT_CODE: \"3\"\n",
+	})
+
+	tmp, cache := t.TempDir(), t.TempDir()
+	exportFile := filepath.Join(tmp, "exported.env")
+	project := testenv.ProjectName(t)
+	env := []string{"INFISICAL_API_URL=" + srv.URL, "INFISICAL_UNIVERSAL_AUTH_CLIENT_ID=canary-client-id",
+		"INFISICAL_UNIVERSAL_AUTH_CLIENT_SECRET=" + clientSecret, "INFISICAL_PROJECT_ID=proj-1",
+		"TMPDIR=" + tmp, "XDG_CACHE_HOME=" + cache}
+	// Pieces of every access token the fake server issues.
+	tokenParts := map[string]string{"access token header": "eyJhbGciOiJIUzI1NiJ9", "access token signature": "c2lnbmF0dXJl"}
+
+	runs := canaryCommands(stack, leaky, exportFile)
+	listed := listedCommands(t)
+	for _, c := range listed {
+		if _, ok := runs[c]; !ok {
+			t.Errorf("startsvc has a command %q that the canary check does not run: add it to canaryCommands", c)
+		}
+	}
+	for _, name := range canaryOrder {
+		if !slices.Contains(listed, name) {
+			t.Logf("startsvc has no %s command: not run", name)
+			continue
+		}
+		for _, run := range runs[name] {
+			// The stack and project right after the command name: run's own
+			// command must stay last.
+			args := append([]string{run.args[0], "-C", stack, "-p", project}, run.args[1:]...)
+			r := startsvc(t, env, args...)
+			what := strings.Join(run.args, " ")
+			if run.code >= 0 && r.code != run.code {
+				t.Errorf("startsvc %s exited %d, want %d:\n%s", what, r.code, run.code, hideMarker(r.out, marker))
+			}
+			if leaks := leakedLines(r.out, marker); len(leaks) > 0 {
+				t.Errorf("startsvc %s prints a canary value (shown as <canary>):\n%s", what, strings.Join(leaks, "\n"))
+			}
+			assertNoValues(t, r.out, tokenParts)
+			if run.args[0] == "up" && r.code == 0 && !slices.Contains(run.args, "--dry-run") {
+				got, err := testenv.ContainerEnv(project, "app")
+				if err != nil {
+					t.Fatal(err)
+				}
+				if got["DB_PASSWORD"] != remote["DB_PASSWORD"] || got["JWT_SECRET"] != canary("jwt-secret") {
+					t.Errorf("after startsvc %s the canaries did not reach the container, so their absence proves little", what)
+				}
+			}
+		}
+	}
+
+	if st, err := os.Stat(exportFile); err != nil {
+		t.Errorf("export -o wrote no file: %v", err)
+	} else if st.Mode().Perm() != 0o600 {
+		t.Errorf("the exported file has mode %v, want 0600", st.Mode().Perm())
+	}
+	if _, err := os.Stat(filepath.Join(stack, secrets.FileName)); !os.IsNotExist(err) {
+		t.Errorf("%s is left in the stack directory", secrets.FileName)
+	}
+	allowed := []string{filepath.Join(stack, ".env"), exportFile}
+	for _, dir := range []string{stack, tmp, cache} {
+		err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+			if err != nil || !d.Type().IsRegular() || slices.Contains(allowed, path) {
+				return err
+			}
+			data, err := os.ReadFile(path)
+			if err != nil {
+				return err
+			}
+			if leaks := leakedLines(string(data), marker); len(leaks) > 0 {
+				t.Errorf("%s holds a canary value (shown as <canary>):\n%s", path, strings.Join(leaks, "\n"))
+			}
+			for name, part := range tokenParts {
+				if strings.Contains(string(data), part) {
+					t.Errorf("%s holds part of the %s", path, name)
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// leakedLines returns the lines of out that hold marker, with the marker
+// hidden so that the failure message does not repeat the leak.
+func leakedLines(out, marker string) []string {
+	var lines []string
+	for _, line := range strings.Split(out, "\n") {
+		if strings.Contains(line, marker) {
+			lines = append(lines, "  "+hideMarker(line, marker))
+		}
+	}
+	return lines
+}
+
+func hideMarker(s, marker string) string { return strings.ReplaceAll(s, marker, "<canary>") }
