@@ -51,14 +51,11 @@ func runDown(ctx context.Context, d *deps, o *downOptions) error {
 			g.ui.Warn("%s", err)
 		}
 	}
-	engine, err := docker.Connect(d.env.Getenv)
+	engine, err := docker.Open(ctx, d.env.Getenv)
 	if err != nil {
 		return err
 	}
 	defer engine.Close()
-	if err := engine.Ping(ctx); err != nil {
-		return err
-	}
 	finder := d.finder(g, true)
 	cli, err := finder.Find(ctx)
 	if err != nil {

@@ -115,10 +115,7 @@ func preflight(ctx context.Context, d *deps, g *globalOptions, po preflightOptio
 		return p, nil
 	}
 
-	if p.engine, err = docker.Connect(d.env.Getenv); err != nil {
-		return nil, err
-	}
-	if err := p.engine.Ping(ctx); err != nil {
+	if p.engine, err = docker.Open(ctx, d.env.Getenv); err != nil {
 		return nil, err
 	}
 	finder := d.finder(g, true)

@@ -43,14 +43,11 @@ no containers, 3 when the Engine does not answer.
 
 func runStatus(ctx context.Context, d *deps, o *statusOptions) error {
 	g := o.global
-	engine, err := docker.Connect(d.env.Getenv)
+	engine, err := docker.Open(ctx, d.env.Getenv)
 	if err != nil {
 		return err
 	}
 	defer engine.Close()
-	if err := engine.Ping(ctx); err != nil {
-		return err
-	}
 	st, err := health.Collect(ctx, engine.Client(), health.Scope{Project: g.Project})
 	if err != nil {
 		return exitcode.With(exitcode.Unavailable, err)

@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"fmt"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -30,12 +31,9 @@ func runVersion(ctx context.Context, d *deps, g *globalOptions) error {
 	} else {
 		fmt.Fprintf(w, "compose  %s (%s)\n", cli.Version, cli.Name())
 	}
-	engine, err := docker.Connect(d.env.Getenv)
+	engine, err := docker.Open(ctx, d.env.Getenv)
 	if err == nil {
 		defer engine.Close()
-		err = engine.Ping(ctx)
-	}
-	if err == nil {
 		var f docker.Facts
 		if f, err = engine.Facts(ctx); err == nil {
 			fmt.Fprintf(w, "engine   %s (API %s)\n", f.Version, f.APIVersion)
@@ -47,10 +45,6 @@ func runVersion(ctx context.Context, d *deps, g *globalOptions) error {
 }
 
 func firstLine(s string) string {
-	for i := 0; i < len(s); i++ {
-		if s[i] == '\n' {
-			return s[:i]
-		}
-	}
-	return s
+	line, _, _ := strings.Cut(s, "\n")
+	return line
 }

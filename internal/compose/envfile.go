@@ -4,9 +4,10 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"regexp"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -140,14 +141,20 @@ func FormatEnv(values map[string]string, header ...string) ([]byte, error) {
 			return nil, err
 		}
 		b.WriteString(k)
-		b.WriteString(`="`)
-		quoteInto(&b, v)
-		b.WriteString("\"\n")
+		b.WriteByte('=')
+		b.WriteString(QuoteValue(v))
+		b.WriteByte('\n')
 	}
 	return b.Bytes(), nil
 }
 
-func quoteInto(b *bytes.Buffer, v string) {
+// QuoteValue writes one value in compose v2's env-file dialect: in double quotes,
+// with exactly the escapes compose-go decodes (\ " $ LF CR), so that compose
+// reads back every byte.
+func QuoteValue(v string) string {
+	var b strings.Builder
+	b.Grow(len(v) + 2)
+	b.WriteByte('"')
 	for i := 0; i < len(v); i++ {
 		switch c := v[i]; c {
 		case '\\':
@@ -164,6 +171,8 @@ func quoteInto(b *bytes.Buffer, v string) {
 			b.WriteByte(c)
 		}
 	}
+	b.WriteByte('"')
+	return b.String()
 }
 
 // VerifyEnv re-reads data with compose-go's parser, with no variable lookup at
@@ -193,11 +202,4 @@ func VerifyEnv(data []byte, want map[string]string) error {
 	return nil
 }
 
-func sortedKeys(m map[string]string) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
-}
+func sortedKeys(m map[string]string) []string { return slices.Sorted(maps.Keys(m)) }

@@ -127,3 +127,17 @@ func (e *Engine) ProjectContainers(ctx context.Context, project string) ([]Conta
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
 	return out, nil
 }
+
+// Open connects and pings: an Engine that answers, or an error (code
+// Unavailable) that says how to start Docker. Close the Engine when done.
+func Open(ctx context.Context, getenv func(string) string) (*Engine, error) {
+	e, err := Connect(getenv)
+	if err != nil {
+		return nil, err
+	}
+	if err := e.Ping(ctx); err != nil {
+		e.Close()
+		return nil, err
+	}
+	return e, nil
+}

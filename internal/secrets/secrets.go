@@ -6,7 +6,9 @@ package secrets
 
 import (
 	"context"
+	"maps"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 )
@@ -43,12 +45,7 @@ type Resolved struct {
 
 // Keys returns the supplied variable names, sorted.
 func (r *Resolved) Keys() []string {
-	keys := make([]string, 0, len(r.Values))
-	for k := range r.Values {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
+	return sortedKeys(r.Values)
 }
 
 // FromRemoteCount is how many variables came from the remote source.
@@ -166,11 +163,4 @@ func EnvMap(env []string) map[string]string {
 	return m
 }
 
-func sortedKeys(m map[string]string) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
-}
+func sortedKeys(m map[string]string) []string { return slices.Sorted(maps.Keys(m)) }
