@@ -135,7 +135,7 @@ func runMigrate(ctx context.Context, d *deps, o *migrateOptions) error {
 	g.redactor.Add(slices.Collect(maps.Values(listing.Values()))...)
 
 	shell := secrets.EnvMap(d.env.Environ)
-	plan, err := migrate.NewPlan(migrate.Input{
+	migration, err := migrate.NewPlan(migrate.Input{
 		Path: envFile, Data: data, Listing: listing,
 		Shell: func(k string) (string, bool) { v, ok := shell[k]; return v, ok },
 		Move:  o.move, Keep: o.keep, Overwrite: o.overwrite,
@@ -143,24 +143,24 @@ func runMigrate(ctx context.Context, d *deps, o *migrateOptions) error {
 	if err != nil {
 		return exitcode.With(exitcode.Usage, err)
 	}
-	g.redactor.Add(plan.Sensitive()...)
+	g.redactor.Add(migration.Sensitive()...)
 
 	out := g.redactor.Writer(d.env.Stdout)
 	fmt.Fprintf(out, "%s -> Infisical at %s, project %s, environment %s, folder %s\n\n",
 		displayPath(d, envFile), client.Host(), target.ProjectID, target.Environment, target.SecretPath)
-	if err := plan.WriteTable(out); err != nil {
+	if err := migration.WriteTable(out); err != nil {
 		out.Close()
 		return err
 	}
-	fmt.Fprintf(out, "\n%s\n", plan.Summary())
+	fmt.Fprintf(out, "\n%s\n", migration.Summary())
 	if err := out.Close(); err != nil {
 		return err
 	}
 	name := filepath.Base(envFile)
-	conflicts := plan.Conflicts()
+	conflicts := migration.Conflicts()
 
 	if !o.apply {
-		for _, p := range plan.Problems {
+		for _, p := range migration.Problems {
 			g.ui.Warn("--apply would refuse: %s", p)
 		}
 		if len(conflicts) > 0 {
@@ -171,7 +171,7 @@ func runMigrate(ctx context.Context, d *deps, o *migrateOptions) error {
 		return nil
 	}
 
-	res, err := plan.Apply(ctx, client, migrate.ApplyOptions{Target: infisical.WriteOptions{
+	res, err := migration.Apply(ctx, client, migrate.ApplyOptions{Target: infisical.WriteOptions{
 		ProjectID: target.ProjectID, Environment: target.Environment, SecretPath: target.SecretPath, BatchSize: o.batchSize,
 	}})
 	if err != nil {

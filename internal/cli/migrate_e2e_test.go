@@ -12,6 +12,7 @@ import (
 
 	"github.com/startsvc/startsvc/internal/compose"
 	"github.com/startsvc/startsvc/internal/infisical/infisicaltest"
+	"github.com/startsvc/startsvc/internal/secrets"
 	"github.com/startsvc/startsvc/internal/testenv"
 )
 
@@ -183,7 +184,7 @@ func TestMigrateMovesSecretsAndContainersKeepTheirValues(t *testing.T) {
 
 			r := startsvc(t, env, "up", "-C", stack, "-p", project)
 			if r.code != 0 {
-				t.Fatalf("up before migrating exited %d:\n%s", r.code, r.out)
+				t.Fatalf("up before migrating exited %d:\n%s", r.code, masked(r.out))
 			}
 			before, err := testenv.ContainerEnv(project, "app")
 			if err != nil {
@@ -209,7 +210,7 @@ func TestMigrateMovesSecretsAndContainersKeepTheirValues(t *testing.T) {
 			r = startsvc(t, env, "migrate", "-C", stack)
 			outputs = append(outputs, r.out)
 			if r.code != 0 {
-				t.Fatalf("the dry run exited %d:\n%s", r.code, r.out)
+				t.Fatalf("the dry run exited %d:\n%s", r.code, masked(r.out))
 			}
 			if !migrateSnap(t, envPath).same(start) {
 				t.Errorf("the dry run changed .env or its folder")
@@ -241,7 +242,7 @@ func TestMigrateMovesSecretsAndContainersKeepTheirValues(t *testing.T) {
 			r = startsvc(t, env, "migrate", "-C", stack, "--apply")
 			outputs = append(outputs, r.out)
 			if r.code != 0 {
-				t.Fatalf("migrate --apply exited %d:\n%s", r.code, r.out)
+				t.Fatalf("migrate --apply exited %d:\n%s", r.code, masked(r.out))
 			}
 			if n := srv.Calls(infisicaltest.RouteCreateBatch); n != 1 || migrateWriteCalls(srv) != 1 {
 				t.Errorf("%d create calls and %d writes in all, want one batch", n, migrateWriteCalls(srv))
@@ -274,7 +275,7 @@ func TestMigrateMovesSecretsAndContainersKeepTheirValues(t *testing.T) {
 			}
 			newData, _ := os.ReadFile(envPath)
 			if !bytes.HasPrefix(newData, []byte("# Settings\nDB_HOST=db\nPORT=5432\nFEATURE_FLAG=true\n\n# Secrets\nCONFLICT_PASSWORD=")) {
-				t.Errorf("comments or the order of kept lines changed:\n%s", newData)
+				t.Errorf("comments or the order of kept lines changed")
 			}
 			if st, _ := os.Stat(envPath); st.Mode().Perm() != 0o640 {
 				t.Errorf(".env mode %v, want 0640 as before", st.Mode().Perm())
@@ -290,13 +291,13 @@ func TestMigrateMovesSecretsAndContainersKeepTheirValues(t *testing.T) {
 				t.Errorf("the backup is not the original .env")
 			}
 			if !strings.Contains(r.out, "CONFLICT_PASSWORD stays in .env") {
-				t.Errorf("the conflict is not reported:\n%s", r.out)
+				t.Errorf("the conflict is not reported:\n%s", masked(r.out))
 			}
 
 			// up again: the container gets exactly what it got before.
 			r = startsvc(t, env, "up", "-C", stack, "-p", project)
 			if r.code != 0 {
-				t.Fatalf("up after migrating exited %d:\n%s", r.code, r.out)
+				t.Fatalf("up after migrating exited %d:\n%s", r.code, masked(r.out))
 			}
 			after, err := testenv.ContainerEnv(project, "app")
 			if err != nil {
@@ -312,7 +313,7 @@ func TestMigrateMovesSecretsAndContainersKeepTheirValues(t *testing.T) {
 			r = startsvc(t, env, "migrate", "-C", stack, "--apply", "--overwrite")
 			outputs = append(outputs, r.out)
 			if r.code != 0 {
-				t.Fatalf("migrate --apply --overwrite exited %d:\n%s", r.code, r.out)
+				t.Fatalf("migrate --apply --overwrite exited %d:\n%s", r.code, masked(r.out))
 			}
 			if srv.Secrets("proj-1", "dev", "/")["CONFLICT_PASSWORD"] != migrateValues["CONFLICT_PASSWORD"] {
 				t.Errorf("--overwrite did not replace CONFLICT_PASSWORD")
@@ -338,14 +339,14 @@ func TestMigrateServerFailsHalfway(t *testing.T) {
 	srv.FailWrite(2)
 	r := startsvc(t, infisicalEnv(srv, "client-secret-value-1"), "migrate", "-C", stack, "--apply", "--batch-size", "2")
 	if r.code != 4 {
-		t.Fatalf("exit %d, want 4:\n%s", r.code, r.out)
+		t.Fatalf("exit %d, want 4:\n%s", r.code, masked(r.out))
 	}
 	if !migrateSnap(t, envPath).same(start) {
 		t.Errorf(".env or its folder changed (a backup left behind?)")
 	}
 	for _, s := range []string{"written to Infisical: DB_PASSWORD, API_TOKEN", "not written: DATABASE_URL, MULTI_SECRET", ".env is unchanged", "HTTP 500"} {
 		if !strings.Contains(r.out, s) {
-			t.Errorf("output does not say %q:\n%s", s, r.out)
+			t.Errorf("output does not say %q:\n%s", s, masked(r.out))
 		}
 	}
 	stored := srv.Secrets("proj-1", "dev", "/")
@@ -367,4 +368,14 @@ func migrateRow(out, action, key string) bool {
 		}
 	}
 	return false
+}
+
+// masked is startsvc's output with every value of these tests masked, for
+// failure messages: a leak must not reach the test log either.
+func masked(out string) string {
+	var vals []string
+	for _, v := range migrateSecrets() {
+		vals = append(vals, v)
+	}
+	return secrets.NewRedactor(vals...).String(out)
 }

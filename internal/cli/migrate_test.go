@@ -11,7 +11,11 @@ import (
 
 	"github.com/startsvc/startsvc/internal/exitcode"
 	"github.com/startsvc/startsvc/internal/infisical/infisicaltest"
+	"github.com/startsvc/startsvc/internal/secrets"
 )
+
+// testValues are the secrets of TestMigrateInProcess, which no output may show.
+var testValues = []string{"pw-abcdef-123", "padded-value", "csecret-value-1", "wrong-value-1"}
 
 // parseMigrate parses args the way Execute would for the migrate command and
 // returns the options the flags filled.
@@ -60,7 +64,7 @@ func TestMigrateFlags(t *testing.T) {
 			o, err := parseMigrate(t, c.args...)
 			if c.err != "" {
 				if err == nil || !strings.Contains(err.Error(), c.err) {
-					t.Fatalf("err = %v, want %q", err, c.err)
+					t.Fatalf("err = %v, want %q", err, c.err) // flag errors hold no value
 				}
 				return
 			}
@@ -113,12 +117,12 @@ func TestMigrateInProcess(t *testing.T) {
 			code := Main(context.Background(), Env{Args: append([]string{"migrate"}, c.args...), Environ: c.environ,
 				Stdout: &out, Stderr: &out, Dir: dir})
 			if code != c.code {
-				t.Errorf("exit %d, want %d:\n%s", code, c.code, out.String())
+				t.Errorf("exit %d, want %d:\n%s", code, c.code, secrets.NewRedactor(testValues...).String(out.String()))
 			}
 			if !strings.Contains(out.String(), c.say) {
-				t.Errorf("output does not say %q:\n%s", c.say, out.String())
+				t.Errorf("output does not say %q:\n%s", c.say, secrets.NewRedactor(testValues...).String(out.String()))
 			}
-			for _, v := range []string{"pw-abcdef-123", "padded-value", "csecret-value-1", "wrong-value-1"} {
+			for _, v := range testValues {
 				if strings.Contains(out.String(), v) {
 					t.Errorf("a value appears in the output")
 				}

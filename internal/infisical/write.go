@@ -45,8 +45,8 @@ type WriteOptions struct {
 	BatchSize   int    // secrets per call; DefaultBatchSize when zero or less
 }
 
-// Target returns the folder o names as list options (not recursive).
-func (o WriteOptions) Target() ListOptions {
+// ListOptions returns the folder o names as options for ListSecrets (not recursive).
+func (o WriteOptions) ListOptions() ListOptions {
 	return ListOptions{ProjectID: o.ProjectID, Environment: o.Environment, SecretPath: o.SecretPath}
 }
 

@@ -35,6 +35,19 @@ func noValueIn(t *testing.T, what, text string, list []infisical.Write) {
 	}
 }
 
+// show is err's text with every value of these tests masked, for failure
+// messages.
+func show(err error) string {
+	if err == nil {
+		return "no error"
+	}
+	vals := []string{testClientSecret, "value-aaaa", "value-bbbb", "value-cccc", "value-xxxx", "tok-value-1", "changed-1", "changed-2"}
+	for _, v := range hostile {
+		vals = append(vals, v)
+	}
+	return secrets.NewRedactor(vals...).String(err.Error())
+}
+
 func writeTarget(path string, batch int) infisical.WriteOptions {
 	return infisical.WriteOptions{ProjectID: testProject, Environment: "dev", SecretPath: path, BatchSize: batch}
 }
@@ -47,7 +60,7 @@ func TestCreateAndUpdateInBatches(t *testing.T) {
 			list := writable()
 			written, err := c.CreateSecrets(context.Background(), writeTarget("/", 3), list)
 			if err != nil {
-				t.Fatalf("CreateSecrets: %v", err)
+				t.Fatalf("CreateSecrets: %s", show(err))
 			}
 			if len(written) != len(list) {
 				t.Errorf("%d keys confirmed, want %d", len(written), len(list))
@@ -78,7 +91,7 @@ func TestCreateAndUpdateInBatches(t *testing.T) {
 
 			update := []infisical.Write{{Key: list[0].Key, Value: "changed-1"}, {Key: list[1].Key, Value: "changed-2"}}
 			if _, err := c.UpdateSecrets(context.Background(), writeTarget("/", 100), update); err != nil {
-				t.Fatalf("UpdateSecrets: %v", err)
+				t.Fatalf("UpdateSecrets: %s", show(err))
 			}
 			if n := srv.Calls(infisicaltest.RouteUpdateBatch); n != 1 {
 				t.Errorf("%d update calls, want 1", n)
@@ -99,7 +112,7 @@ func TestCreateMakesAMissingFolder(t *testing.T) {
 	c := newClient(t, settings(t, srv, infisical.FlagValues{}, universalAuth()), fastOptions())
 	list := []infisical.Write{{Key: "A_TOKEN", Value: "tok-value-1"}}
 	if _, err := c.CreateSecrets(context.Background(), writeTarget("/apps/web", 0), list); err != nil {
-		t.Fatalf("CreateSecrets: %v", err)
+		t.Fatalf("CreateSecrets: %s", show(err))
 	}
 	if got := srv.Secrets(testProject, "dev", "/apps/web"); got["A_TOKEN"] != "tok-value-1" {
 		t.Errorf("secret not in /apps/web")
@@ -109,7 +122,7 @@ func TestCreateMakesAMissingFolder(t *testing.T) {
 	}
 	// A folder that exists already is not an error.
 	if err := c.CreateFolder(context.Background(), writeTarget("/apps/web", 0)); err != nil {
-		t.Errorf("CreateFolder of an existing folder: %v", err)
+		t.Errorf("CreateFolder of an existing folder: %s", show(err))
 	}
 }
 
@@ -145,7 +158,7 @@ func TestWriteFailures(t *testing.T) {
 				t.Errorf("kind %v, want %v", got, c.kind)
 			}
 			if err != nil && !strings.Contains(err.Error(), c.say) {
-				t.Errorf("error does not say %q: %v", c.say, err)
+				t.Errorf("error does not say %q: %s", c.say, show(err))
 			}
 			if err != nil {
 				noValueIn(t, "the error", err.Error(), list)
@@ -164,7 +177,7 @@ func TestReadOnlyServiceToken(t *testing.T) {
 	c := newClient(t, s, fastOptions())
 	target, err := c.ResolveTarget(context.Background(), s.ListOptions())
 	if err != nil {
-		t.Fatalf("ResolveTarget: %v", err)
+		t.Fatalf("ResolveTarget: %s", show(err))
 	}
 	if target.ProjectID != testProject || target.Environment != "prod" || target.SecretPath != "/" {
 		t.Errorf("target %+v, want the token's project and environment", target)
@@ -172,7 +185,7 @@ func TestReadOnlyServiceToken(t *testing.T) {
 	_, err = c.CreateSecrets(context.Background(), infisical.WriteOptions{ProjectID: target.ProjectID, Environment: target.Environment},
 		[]infisical.Write{{Key: "X_TOKEN", Value: "value-xxxx"}})
 	if infisical.KindOf(err) != infisical.Auth || !strings.Contains(fmt.Sprint(err), "read-only") {
-		t.Errorf("err = %v, want an Auth error that says the token may be read-only", err)
+		t.Errorf("err = %s, want an Auth error that says the token may be read-only", show(err))
 	}
 	if strings.Contains(fmt.Sprint(err), tok[:20]) {
 		t.Errorf("the error holds the token")
@@ -184,7 +197,7 @@ func TestWriteNeedsATarget(t *testing.T) {
 	c := newClient(t, settings(t, srv, infisical.FlagValues{}, universalAuth()), fastOptions())
 	_, err := c.CreateSecrets(context.Background(), infisical.WriteOptions{Environment: "dev"}, []infisical.Write{{Key: "K", Value: "v"}})
 	if infisical.KindOf(err) != infisical.Invalid {
-		t.Errorf("err = %v, want Invalid", err)
+		t.Errorf("err = %s, want Invalid", show(err))
 	}
 	if srv.TotalCalls() != 0 {
 		t.Errorf("%d calls made for an incomplete target", srv.TotalCalls())

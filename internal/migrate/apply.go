@@ -101,8 +101,8 @@ func (e *ApplyError) Unwrap() error { return e.Err }
 // (creates, then updates, in batches), lists the folder again and compares
 // every key that leaves, and only when all of them read back equal replaces the
 // env file atomically (a temporary file in the same folder with the same
-// mode, synced, renamed over it). The env file is the target of a symbolic
-// link when it is one.
+// mode, synced, renamed over it). When the env file is a symbolic link, its
+// target is backed up and replaced, and the link stays.
 //
 // Any failure before the replacement leaves the env file byte for byte as it
 // was and removes the backup; the *ApplyError says which secrets reached
@@ -153,9 +153,9 @@ func (p *Plan) Apply(ctx context.Context, store Store, o ApplyOptions) (*Result,
 	}
 	written := append(slices.Clone(created), updated...)
 
-	l, err := store.ListSecrets(ctx, o.Target.Target())
+	l, err := store.ListSecrets(ctx, o.Target.ListOptions())
 	if err != nil {
-		return nil, &ApplyError{Step: "read back from Infisical", Path: p.Path, Unknown: written, Err: err}
+		return nil, &ApplyError{Step: "read back from Infisical", Path: p.Path, Written: written, Err: err}
 	}
 	got := l.Values()
 	var mismatched []string
@@ -192,7 +192,7 @@ func (p *Plan) writeFailure(ctx context.Context, store Store, target infisical.W
 	}
 	e := &ApplyError{Step: step, Path: p.Path, Err: cause}
 	if ctx.Err() == nil {
-		if l, err := store.ListSecrets(ctx, target.Target()); err == nil {
+		if l, err := store.ListSecrets(ctx, target.ListOptions()); err == nil {
 			got := l.Values()
 			for _, k := range all {
 				if v, ok := got[k]; ok && v == p.values[k] {

@@ -151,7 +151,7 @@ func TestApply(t *testing.T) {
 
 			res, err := p.Apply(context.Background(), c, target("/", 100))
 			if err != nil {
-				t.Fatalf("Apply: %v", err)
+				t.Fatalf("Apply: %s", show(err))
 			}
 			// The secrets are in Infisical exactly as compose read them.
 			stored := srv.Secrets(project, "dev", "/")
@@ -205,7 +205,7 @@ func TestApply(t *testing.T) {
 			srv.ResetCalls()
 			res, err = p.Apply(context.Background(), c, target("/", 100))
 			if err != nil {
-				t.Fatal(err)
+				t.Fatal(show(err))
 			}
 			if res.Backup != "" || len(res.Removed) != 0 || srv.TotalCalls() != 0 || len(backups(t, path)) != 1 {
 				t.Errorf("second run: %+v, %d calls", res, srv.TotalCalls())
@@ -216,7 +216,7 @@ func TestApply(t *testing.T) {
 			srv.ResetCalls()
 			res, err = p.Apply(context.Background(), c, target("/", 100))
 			if err != nil {
-				t.Fatal(err)
+				t.Fatal(show(err))
 			}
 			if srv.Secrets(project, "dev", "/")["CONFLICT_PASSWORD"] != "dotenv-value-5678" || srv.Calls(infisicaltest.RouteUpdateBatch) != 1 {
 				t.Errorf("--overwrite did not replace CONFLICT_PASSWORD in one call")
@@ -238,7 +238,7 @@ func TestApplyFailsHalfway(t *testing.T) {
 	_, err := p.Apply(context.Background(), c, target("/", 2))
 	var ae *ApplyError
 	if !errors.As(err, &ae) {
-		t.Fatalf("err = %v, want an *ApplyError", err)
+		t.Fatalf("err = %s, want an *ApplyError", show(err))
 	}
 	unchanged(t, path, []byte(sampleEnv), before)
 	notWritten := "API_TOKEN ALREADY_SECRET CONFLICT_PASSWORD IMPORTED_KEY MULTI_SECRET"
@@ -263,7 +263,7 @@ func TestApplyFailsHalfway(t *testing.T) {
 	srv.ResetCalls()
 	res, err := p.Apply(context.Background(), c, target("/", 2))
 	if err != nil {
-		t.Fatal(err)
+		t.Fatal(show(err))
 	}
 	if strings.Join(res.Created, " ") != notWritten || srv.Calls(infisicaltest.RouteCreateBatch) != 3 {
 		t.Errorf("second run created %v in %d calls", res.Created, srv.Calls(infisicaltest.RouteCreateBatch))
@@ -303,10 +303,10 @@ func TestApplyKeepsTheFileWhenAValueReadsBackDifferently(t *testing.T) {
 	_, err := p.Apply(context.Background(), s, target("/", 100))
 	var ae *ApplyError
 	if !errors.As(err, &ae) || strings.Join(ae.Mismatched, " ") != "API_TOKEN" {
-		t.Fatalf("err = %v, want API_TOKEN read back differently", err)
+		t.Fatalf("err = %s, want API_TOKEN read back differently", show(err))
 	}
 	if !strings.Contains(err.Error(), "written to Infisical: DB_PASSWORD, DATABASE_URL, ALREADY_SECRET, CONFLICT_PASSWORD, IMPORTED_KEY, MULTI_SECRET") {
-		t.Errorf("error does not name the secrets written: %v", err)
+		t.Errorf("error does not name the secrets written: %s", show(err))
 	}
 	unchanged(t, path, []byte(sampleEnv), before)
 }
@@ -323,7 +323,7 @@ func TestApplyRefuses(t *testing.T) {
 	_, err := p.Apply(context.Background(), c, target("/", 100))
 	var re *RefusedError
 	if !errors.As(err, &re) || srv.TotalCalls() != 0 {
-		t.Errorf("err = %v and %d calls, want a refusal and no call", err, srv.TotalCalls())
+		t.Errorf("err = %s and %d calls, want a refusal and no call", show(err), srv.TotalCalls())
 	}
 	unchanged(t, path, []byte("A_SECRET=\" padded-value\"\n"), before)
 
@@ -338,7 +338,7 @@ func TestApplyRefuses(t *testing.T) {
 	srv.ResetCalls()
 	_, err = p.Apply(context.Background(), c, target("/", 100))
 	if err == nil || !strings.Contains(err.Error(), "changed while migrate ran") || srv.TotalCalls() != 0 {
-		t.Errorf("err = %v and %d calls, want a refusal and no call", err, srv.TotalCalls())
+		t.Errorf("err = %s and %d calls, want a refusal and no call", show(err), srv.TotalCalls())
 	}
 	unchanged(t, path, []byte(edited), before)
 }
@@ -354,7 +354,7 @@ func TestApplyToANewFolderThroughASymlink(t *testing.T) {
 	p := planFor(t, c, link, "/apps/web", false)
 	res, err := p.Apply(context.Background(), c, target("/apps/web", 100))
 	if err != nil {
-		t.Fatal(err)
+		t.Fatal(show(err))
 	}
 	if got := srv.Secrets(project, "dev", "/apps/web"); got["DB_PASSWORD"] != sampleValues["DB_PASSWORD"] {
 		t.Errorf("DB_PASSWORD not in the new folder")
@@ -392,7 +392,7 @@ func TestApplyWithReadOnlyServiceToken(t *testing.T) {
 	_, err = p.Apply(context.Background(), c, ApplyOptions{Target: infisical.WriteOptions{
 		ProjectID: tgt.ProjectID, Environment: tgt.Environment, SecretPath: tgt.SecretPath}})
 	if infisical.KindOf(err) != infisical.Auth || !strings.Contains(err.Error(), "read-only") {
-		t.Errorf("err = %v, want an Auth error about a read-only token", err)
+		t.Errorf("err = %s, want an Auth error about a read-only token", show(err))
 	}
 	if !strings.Contains(err.Error(), "not written: DB_PASSWORD, DATABASE_URL, API_TOKEN, ALREADY_SECRET, CONFLICT_PASSWORD, IMPORTED_KEY, MULTI_SECRET") {
 		t.Errorf("the error does not list what was not written")

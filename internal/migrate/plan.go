@@ -240,9 +240,26 @@ func upLookup(remote, own map[string]string, shell compose.Lookup, gone map[stri
 
 // ownKeys returns the keys an env file defines. Every reference resolves to
 // a stand-in, so that compose-go neither warns about a variable it cannot
-// resolve nor fails on a required one: only the keys matter here.
+// resolve nor fails on a required one: only the keys matter here. A key with
+// only bare KEY lines is not the file's own: compose reads it from the
+// environment.
 func ownKeys(path string, data []byte) (map[string]string, error) {
-	return compose.ParseEnv(path, data, func(string) (string, bool) { return probeValue, true })
+	own, err := compose.ParseEnv(path, data, func(string) (string, bool) { return probeValue, true })
+	if err != nil {
+		return nil, err
+	}
+	bare := map[string]bool{}
+	for _, st := range scanStatements(string(data)) {
+		if _, seen := bare[st.Key]; !seen || !st.Inherited {
+			bare[st.Key] = st.Inherited
+		}
+	}
+	for k, onlyBare := range bare {
+		if onlyBare {
+			delete(own, k)
+		}
+	}
+	return own, nil
 }
 
 // probeValue stands in for a removed key to find who reads it.

@@ -118,7 +118,7 @@ CONFLICT_PASSWORD=dotenv-value-5678
 INFISICAL_AUTH_SECRET=bootstrap-secret-0000
 `
 	if string(p.Content) != wantContent {
-		t.Errorf("content:\n%s\nwant:\n%s", p.Content, wantContent)
+		t.Errorf("the rewritten content differs; its lines start: %q", lineStarts(p.Content))
 	}
 	create, upd := p.Writes()
 	if len(upd) != 0 {
@@ -174,7 +174,7 @@ func TestPlanOverwrite(t *testing.T) {
 // TestPlanValuesAsUpReadsThem: a reference in the file resolves as startsvc up
 // resolves it, Infisical's value first, then the file, then the shell.
 func TestPlanValuesAsUpReadsThem(t *testing.T) {
-	src := "BASE=dotenv-base\nDERIVED_SECRET=${BASE}-x\nSHELL_SECRET=${FROM_SHELL}-y\n"
+	src := "BASE=dotenv-base\nDERIVED_SECRET=${BASE}-x\nSHELL_SECRET=${FROM_SHELL}-y\nFROM_SHELL\n"
 	l := &infisical.Listing{Secrets: []infisical.Secret{{Key: "BASE", Value: "remote-base", Path: "/"}}}
 	shell := func(k string) (string, bool) {
 		if k == "FROM_SHELL" {
@@ -193,6 +193,10 @@ func TestPlanValuesAsUpReadsThem(t *testing.T) {
 	}
 	if got["DERIVED_SECRET"] != "remote-base-x" || got["SHELL_SECRET"] != "shell-y" {
 		t.Errorf("values differ from what up gives compose")
+	}
+	// A bare key reads the shell, and stays.
+	if p.values["FROM_SHELL"] != "shell" || p.Entries[3].Decision.Action != Keep {
+		t.Errorf("the bare FROM_SHELL does not read the shell, or moves")
 	}
 	if len(p.Problems) > 0 {
 		t.Errorf("problems: %q", p.Problems)
@@ -284,7 +288,7 @@ func TestPlanOverrides(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			_, err := NewPlan(Input{Path: ".env", Data: src, Move: c.move, Keep: c.keep})
 			if err == nil || !strings.Contains(err.Error(), c.say) {
-				t.Errorf("err = %v, want %q", err, c.say)
+				t.Errorf("err = %s, want %q", show(err), c.say)
 			}
 		})
 	}
@@ -351,4 +355,27 @@ func golden(t *testing.T, name string, got []byte) {
 	if !bytes.Equal(got, want) {
 		t.Errorf("%s differs (go test -update rewrites it):\n%s", path, got)
 	}
+}
+
+// show is err's text with every value of these tests masked, for failure
+// messages.
+func show(err error) string {
+	if err == nil {
+		return "no error"
+	}
+	vals := []string{"padded-value", "abcd1234efgh", "remote-base", "infisical-value-4321", clientSecret}
+	for _, v := range sampleValues {
+		vals = append(vals, v)
+	}
+	return secrets.NewRedactor(vals...).String(err.Error())
+}
+
+// lineStarts returns the first 12 bytes of each line, enough to tell the
+// lines apart without showing a value whole.
+func lineStarts(content []byte) []string {
+	var out []string
+	for _, l := range strings.Split(string(content), "\n") {
+		out = append(out, l[:min(len(l), 12)])
+	}
+	return out
 }
