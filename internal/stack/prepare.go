@@ -63,7 +63,7 @@ func ExecGit(env []string) GitRunner {
 		cmd.WaitDelay = 5 * time.Second
 		out, err := cmd.CombinedOutput()
 		if err != nil {
-			return out, fmt.Errorf("git %s: %w: %s", args[0], err, lastLines(out, 5))
+			return out, fmt.Errorf("git %s: %w: %s", gitSubcommand(args), err, lastLines(out, 5))
 		}
 		return out, nil
 	}
@@ -237,7 +237,9 @@ func EnsureSupabase(ctx context.Context, dir string, opts PrepareOptions) (Supab
 	}
 	for _, args := range steps {
 		if _, err := git(ctx, args...); err != nil {
-			return SupabaseNotUsed, "", fmt.Errorf("clone supabase docker folder at %s: %w", opts.SupabaseRef, err)
+			return SupabaseNotUsed, "", fmt.Errorf("clone Supabase's docker folder (%s of %s): %w\n"+
+				"the stack includes %s: retry where that repository is reachable, "+
+				"or put a checkout of Supabase's docker/ folder at %s/docker yourself", opts.SupabaseRef, opts.SupabaseRepo, err, SupabaseCompose, SupabaseDir)
 		}
 	}
 	if !fileExists(filepath.Join(tmp, "docker", "docker-compose.yml")) {
@@ -423,4 +425,18 @@ func lastLines(out []byte, n int) string {
 		lines = lines[len(lines)-n:]
 	}
 	return strings.Join(lines, "; ")
+}
+
+// gitSubcommand names the git command in args, past options such as -C DIR.
+func gitSubcommand(args []string) string {
+	for i := 0; i < len(args); i++ {
+		switch a := args[i]; {
+		case a == "-C" || a == "-c":
+			i++
+		case len(a) > 0 && a[0] == '-':
+		default:
+			return a
+		}
+	}
+	return ""
 }
