@@ -13,6 +13,8 @@ import (
 	"slices"
 	"strings"
 
+	"go.yaml.in/yaml/v4"
+
 	"github.com/startsvc/startsvc/internal/compose"
 	"github.com/startsvc/startsvc/internal/docker"
 	"github.com/startsvc/startsvc/internal/envgen"
@@ -154,6 +156,9 @@ func preflight(ctx context.Context, d *deps, g *globalOptions, po preflightOptio
 		return nil, err
 	}
 	if po.deferSecrets && p.fetchStep() >= 0 {
+		if err := p.checkEarlyStages(); err != nil {
+			return nil, err
+		}
 		g.ui.Detail("Infisical runs in this stack: secrets are fetched once stage %q is ready", p.steps[p.fetchStep()].Name)
 		return p, nil
 	}
@@ -186,6 +191,44 @@ func (p *plan) resolveSettings(d *deps, g *globalOptions) error {
 		}
 	}
 	return nil
+}
+
+// checkEarlyStages refuses a plan in which a service that starts before the
+// secrets are fetched uses a required variable that only Infisical could
+// supply: it would start with the stand-in.
+func (p *plan) checkEarlyStages() error {
+	if len(p.placeholders) == 0 {
+		return nil
+	}
+	for _, step := range p.steps[:p.fetchStep()+1] {
+		for _, name := range step.Services {
+			svc, ok := p.project.Services[name]
+			if !ok {
+				continue
+			}
+			data, err := yaml.Marshal(svc)
+			if err != nil {
+				return err
+			}
+			if strings.Contains(string(data), placeholderValue) {
+				return exitcode.Usagef("service %s starts in stage %q, before secrets are fetched from Infisical, but needs %s, "+
+					"which has no value yet: put it in %s (the in-stack Infisical's own settings live there)",
+					name, step.Name, strings.Join(p.placeholders, " or "), filepath.Base(p.envFile))
+			}
+		}
+	}
+	return nil
+}
+
+// earlyEnv is compose's environment before the secrets are fetched: the
+// required variables Infisical will supply stand in, because compose refuses
+// to load the files while any has no value — even for services it does not start.
+func (p *plan) earlyEnv() []string {
+	env := slices.Clone(p.composeEnv)
+	for _, k := range p.placeholders {
+		env = append(env, k+"="+placeholderValue)
+	}
+	return env
 }
 
 // fetchStep is the index of the step after which secrets are fetched, or -1

@@ -133,6 +133,9 @@ func runUp(ctx context.Context, d *deps, o *upOptions) (err error) {
 
 	runner, flush := composeRunner(d, g, p)
 	defer flush()
+	if !p.fetched {
+		runner.Env = p.earlyEnv()
+	}
 	existing, err := p.engine.ProjectContainers(ctx, g.Project)
 	if err != nil {
 		return exitcode.With(exitcode.Unavailable, err)
