@@ -340,11 +340,13 @@ func (p *plan) mergeVariables(d *deps, g *globalOptions, remote map[string]strin
 	p.resolved = secrets.Merge(fileVals, remote)
 	g.redactor.Add(p.resolved.Masked...)
 	// What init generates is secret whatever its name says (POOLER_TENANT_ID).
+	var generated []string
 	for _, k := range envgen.Keys() {
 		if v, ok := fileVals[k]; ok {
-			g.redactor.Add(v)
+			generated = append(generated, v)
 		}
 	}
+	g.redactor.Add(generated...)
 	p.composeEnv, p.skipped = secrets.ComposeEnv(d.env.Environ, p.resolved.Values, p.via)
 	for _, k := range p.skipped {
 		g.ui.Warn("%s is set in %s but startsvc never overrides %s in compose's environment; the shell's value stays",

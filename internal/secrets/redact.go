@@ -18,10 +18,12 @@ const MinMasked = 4
 // Redactor masks known values in text. The zero value masks nothing. It is safe
 // for concurrent use.
 type Redactor struct {
-	mu   sync.RWMutex
-	rep  *strings.Replacer
-	list []string
-	max  int
+	mu    sync.Mutex
+	known map[string]bool
+	list  []string // every known value, longest first once built
+	rep   *strings.Replacer
+	dirty bool // values were added since rep was built
+	max   int
 }
 
 // NewRedactor returns a redactor for values (and for each line of a multi-line value).
@@ -31,56 +33,60 @@ func NewRedactor(values ...string) *Redactor {
 	return r
 }
 
-// Add makes r mask values too.
+// Add makes r mask values too, and each line of a multi-line value. It only
+// records them: the matcher is built when text is next masked.
 func (r *Redactor) Add(values ...string) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	seen := map[string]bool{}
-	var all []string
-	if r.rep != nil {
-		// rebuild from scratch: strings.Replacer cannot be extended
-		all = append(all, r.values()...)
+	if r.known == nil {
+		r.known = map[string]bool{}
+	}
+	add := func(v string) {
+		if len(v) >= MinMasked && !r.known[v] {
+			r.known[v] = true
+			r.list = append(r.list, v)
+			r.max = max(r.max, len(v))
+			r.dirty = true
+		}
 	}
 	for _, v := range values {
-		all = append(all, v)
+		add(v)
 		if strings.ContainsAny(v, "\r\n") {
-			all = append(all, strings.FieldsFunc(v, func(c rune) bool { return c == '\n' || c == '\r' })...)
+			for _, line := range strings.FieldsFunc(v, func(c rune) bool { return c == '\n' || c == '\r' }) {
+				add(line)
+			}
 		}
 	}
-	var keep []string
-	for _, v := range all {
-		if len(v) >= MinMasked && !seen[v] {
-			seen[v] = true
-			keep = append(keep, v)
-		}
-	}
-	// Longest first, so that a value containing another is masked whole.
-	sort.Slice(keep, func(i, j int) bool { return len(keep[i]) > len(keep[j]) })
-	pairs := make([]string, 0, 2*len(keep))
-	r.max = 0
-	for _, v := range keep {
-		pairs = append(pairs, v, Mask)
-		if len(v) > r.max {
-			r.max = len(v)
-		}
-	}
-	r.rep = strings.NewReplacer(pairs...)
-	r.list = keep
 }
 
-func (r *Redactor) values() []string { return r.list }
+// replacer returns the matcher for the known values, building it if values
+// were added since. r.mu must be held.
+func (r *Redactor) replacer() *strings.Replacer {
+	if r.dirty {
+		// Longest first, so that a value containing another is masked whole.
+		sort.Slice(r.list, func(i, j int) bool { return len(r.list[i]) > len(r.list[j]) })
+		pairs := make([]string, 0, 2*len(r.list))
+		for _, v := range r.list {
+			pairs = append(pairs, v, Mask)
+		}
+		r.rep = strings.NewReplacer(pairs...)
+		r.dirty = false
+	}
+	return r.rep
+}
 
 // String masks every known value in s.
 func (r *Redactor) String(s string) string {
 	if r == nil {
 		return s
 	}
-	r.mu.RLock()
-	defer r.mu.RUnlock()
-	if r.rep == nil {
+	r.mu.Lock()
+	rep := r.replacer()
+	r.mu.Unlock()
+	if rep == nil {
 		return s
 	}
-	return r.rep.Replace(s)
+	return rep.Replace(s)
 }
 
 // Writer returns a writer that masks known values in what is written to w. It
@@ -138,8 +144,8 @@ func (rw *redactWriter) Close() error {
 // without splitting a known value: no occurrence of a value straddles it, and
 // what follows it is shorter than the longest value.
 func (r *Redactor) safeCut(buf []byte) int {
-	r.mu.RLock()
-	defer r.mu.RUnlock()
+	r.mu.Lock()
+	defer r.mu.Unlock()
 	cut := len(buf) - r.max
 	if cut <= 0 {
 		return 0
