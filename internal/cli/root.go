@@ -193,7 +193,7 @@ func addGlobalFlags(fs *pflag.FlagSet, g *globalOptions, env Env) {
 		project = "localai"
 	}
 	fs.StringVarP(&g.Dir, "dir", "C", ".", "stack directory")
-	fs.StringVarP(&g.Project, "project-name", "p", project, "compose project name (default from COMPOSE_PROJECT_NAME)")
+	fs.StringVarP(&g.Project, "project-name", "p", project, "compose project name (env COMPOSE_PROJECT_NAME)")
 	fs.StringVar(&g.Profile, "profile", stackDefaultProfile, "cpu, gpu-nvidia, gpu-amd, none, auto, or a compose profile of the stack")
 	fs.StringVar(&g.Environment, "environment", "private", "private (ports on 127.0.0.1) or public (only Caddy's 80/443)")
 	fs.StringArrayVarP(&g.Files, "file", "f", nil, "compose file, repeatable; replaces the stack's default files")
