@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io/fs"
 	"maps"
-	"net/url"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -183,13 +182,7 @@ func (p *plan) resolveSettings(d *deps, g *globalOptions) error {
 		return exitcode.With(exitcode.Usage, err)
 	}
 	p.settings = s
-	if u, err := url.Parse(s.SiteURL); err == nil && s.Configured() {
-		switch u.Hostname() {
-		case "localhost", "127.0.0.1", "::1":
-			_, statErr := os.Stat(filepath.Join(p.layout.Dir, stack.StagesFile))
-			p.inStack = p.layout.Conventional && statErr == nil
-		}
-	}
+	p.inStack = s.Configured() && stack.InfisicalInStack(p.layout, s.SiteURL)
 	return nil
 }
 
@@ -307,25 +300,7 @@ func (p *plan) mergeVariables(d *deps, g *globalOptions, remote map[string]strin
 		return exitcode.Usagef("env file: %w", err)
 	default:
 		p.hasEnvFile = true
-		// First pass: the file's own keys, and its syntax errors.
-		own, err := compose.ParseEnv(p.envFile, data, nil)
-		if err != nil {
-			return exitcode.With(exitcode.Usage, err)
-		}
-		// Second pass, as compose will read it: a reference resolves through
-		// compose's process environment, which will no longer hold the keys the
-		// file itself supplies, then through the file's earlier lines.
-		lookup := func(k string) (string, bool) {
-			if v, ok := remote[k]; ok && !secrets.Reserved(k) {
-				return v, true
-			}
-			if _, mine := own[k]; mine && !secrets.Reserved(k) {
-				return "", false
-			}
-			v, ok := shell[k]
-			return v, ok
-		}
-		if fileVals, err = compose.ParseEnv(p.envFile, data, lookup); err != nil {
+		if fileVals, err = secrets.ReadEnvFile(p.envFile, data, shell, remote); err != nil {
 			return exitcode.With(exitcode.Usage, err)
 		}
 	}
@@ -358,13 +333,7 @@ func (p *plan) mergeVariables(d *deps, g *globalOptions, remote map[string]strin
 // interpolationEnv is every variable compose will see when it interpolates the
 // compose files: its process environment plus what the env file supplies.
 func (p *plan) interpolationEnv() map[string]string {
-	env := secrets.EnvMap(p.composeEnv)
-	for k, v := range p.resolved.Values {
-		if _, set := env[k]; !set {
-			env[k] = v
-		}
-	}
-	return env
+	return secrets.InterpolationEnv(p.composeEnv, p.resolved.Values)
 }
 
 func (p *plan) loadProject(ctx context.Context, d *deps, g *globalOptions, po preflightOptions, lenient bool) error {

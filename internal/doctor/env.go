@@ -43,20 +43,8 @@ func (r *run) checkEnvFile() {
 		r.fail(CheckEnvFile, exitcode.Usage, fmt.Sprintf("env file: %v", err), "")
 	default:
 		r.envFound = true
-		own, perr := compose.ParseEnv(r.o.EnvFile, data, nil)
-		if perr == nil {
-			lookup := func(k string) (string, bool) {
-				if v, ok := r.remote[k]; ok && !secrets.Reserved(k) {
-					return v, true
-				}
-				if _, mine := own[k]; mine && !secrets.Reserved(k) {
-					return "", false
-				}
-				v, ok := shell[k]
-				return v, ok
-			}
-			r.fileVals, perr = compose.ParseEnv(r.o.EnvFile, data, lookup)
-		}
+		var perr error
+		r.fileVals, perr = secrets.ReadEnvFile(r.o.EnvFile, data, shell, r.remote)
 		if perr != nil {
 			r.envBroken = true
 			r.fail(CheckEnvFile, exitcode.Usage, perr.Error(), "fix the line it names; inside double quotes write a literal $ as $$")
@@ -85,18 +73,15 @@ func (r *run) checkEnvFile() {
 	resolved := secrets.Merge(r.fileVals, r.remote)
 	r.o.Redactor.Add(resolved.Masked...)
 	// init generates these as secrets although not every name says so.
+	var generated []string
 	for _, k := range envgen.Keys() {
 		if v, ok := resolved.Values[k]; ok {
-			r.o.Redactor.Add(v)
+			generated = append(generated, v)
 		}
 	}
+	r.o.Redactor.Add(generated...)
 	env, _ := secrets.ComposeEnv(r.o.Environ, resolved.Values, r.o.Via)
-	r.interp = secrets.EnvMap(env)
-	for k, v := range resolved.Values {
-		if _, set := r.interp[k]; !set {
-			r.interp[k] = v
-		}
-	}
+	r.interp = secrets.InterpolationEnv(env, resolved.Values)
 	if !r.envFound || r.envBroken {
 		return
 	}

@@ -5,8 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"maps"
-	"net/url"
-	"path/filepath"
 	"slices"
 	"sort"
 
@@ -118,17 +116,7 @@ func (r *run) infisicalFailed(name string, s infisical.Settings, err error) {
 // inStack reports whether Infisical may run inside this stack, as up decides
 // it: its URL is this machine, and the stack directory follows the convention
 // and says in which stages its services start.
-func (r *run) inStack(site string) bool {
-	u, err := url.Parse(site)
-	if err != nil || r.layout == nil || !r.layout.Conventional {
-		return false
-	}
-	switch u.Hostname() {
-	case "localhost", "127.0.0.1", "::1":
-		return fileExists(filepath.Join(r.layout.Dir, stack.StagesFile))
-	}
-	return false
-}
+func (r *run) inStack(site string) bool { return stack.InfisicalInStack(r.layout, site) }
 
 func orDefault(s, def string) string {
 	if s == "" {

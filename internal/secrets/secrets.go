@@ -5,6 +5,8 @@
 package secrets
 
 import (
+	"github.com/startsvc/startsvc/internal/compose"
+
 	"context"
 	"maps"
 	"regexp"
@@ -164,3 +166,39 @@ func EnvMap(env []string) map[string]string {
 }
 
 func sortedKeys(m map[string]string) []string { return slices.Sorted(maps.Keys(m)) }
+
+// ReadEnvFile reads an env file's data the way compose will once startsvc hands
+// it over: a ${X} in a value resolves to the remote value of X, else — unless the
+// file itself defines X, which compose's environment will then no longer hold —
+// to the shell's, else to the file's earlier lines. Reserved names always
+// resolve to the shell's. Errors name the file and line, never a value.
+func ReadEnvFile(name string, data []byte, shell, remote map[string]string) (map[string]string, error) {
+	// First pass: the file's own keys, and its syntax errors.
+	own, err := compose.ParseEnv(name, data, nil)
+	if err != nil {
+		return nil, err
+	}
+	return compose.ParseEnv(name, data, func(k string) (string, bool) {
+		if v, ok := remote[k]; ok && !Reserved(k) {
+			return v, true
+		}
+		if _, mine := own[k]; mine && !Reserved(k) {
+			return "", false
+		}
+		v, ok := shell[k]
+		return v, ok
+	})
+}
+
+// InterpolationEnv is every variable compose sees when it interpolates the
+// compose files: its process environment (env, from ComposeEnv) plus what the
+// supplied values add.
+func InterpolationEnv(env []string, supplied map[string]string) map[string]string {
+	m := EnvMap(env)
+	for k, v := range supplied {
+		if _, set := m[k]; !set {
+			m[k] = v
+		}
+	}
+	return m
+}

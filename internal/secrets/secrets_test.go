@@ -194,3 +194,24 @@ func TestLooksSecret(t *testing.T) {
 		t.Errorf("a URL with a password is a secret, one without is not")
 	}
 }
+
+func TestReadEnvFileResolvesAsComposeWill(t *testing.T) {
+	data := []byte("OWN=file\nA=${OWN}\nB=${FROM_SHELL}\nC=${OVERRIDDEN}\nOVERRIDDEN=file-value\nD=${HOME}\n")
+	shell := map[string]string{"FROM_SHELL": "shell", "OWN": "stale-shell", "OVERRIDDEN": "stale-shell", "HOME": "/home/u"}
+	remote := map[string]string{"OVERRIDDEN": "remote", "HOME": "/evil"}
+	got, err := ReadEnvFile(".env", data, shell, remote)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{
+		"A": "file",    // the file's own key: compose's environment will not hold the shell's
+		"B": "shell",   // only the shell has it
+		"C": "remote",  // Infisical wins, even over a later line
+		"D": "/home/u", // reserved names resolve to the shell's, always
+	}
+	for k, w := range want {
+		if got[k] != w {
+			t.Errorf("%s = %q, want %q", k, got[k], w)
+		}
+	}
+}

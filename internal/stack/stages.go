@@ -235,3 +235,19 @@ func sorted(list []string) []string {
 	sort.Strings(out)
 	return out
 }
+
+// InfisicalInStack reports whether an Infisical at siteURL may run inside the
+// stack l: the URL names this machine, and the stack follows the convention and
+// has a stages file that can start it first.
+func InfisicalInStack(l *Layout, siteURL string) bool {
+	u, err := url.Parse(siteURL)
+	if err != nil || l == nil || !l.Conventional {
+		return false
+	}
+	switch u.Hostname() {
+	case "localhost", "127.0.0.1", "::1":
+		_, err := os.Stat(filepath.Join(l.Dir, StagesFile))
+		return err == nil
+	}
+	return false
+}
