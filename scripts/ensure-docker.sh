@@ -22,7 +22,27 @@ if ! command -v docker >/dev/null 2>&1; then
   log "no docker client found after install"; exit 1
 fi
 
+# stale_pidfile removes a pid file whose process is gone or is not the program
+# named: a killed daemon leaves one behind, and the next start refuses to run
+# when that pid now belongs to something else.
+stale_pidfile() {
+  local file=$1 prog=$2 pid
+  [ -f "$file" ] || return 0
+  pid=$(cat "$file" 2>/dev/null || true)
+  if [ -z "$pid" ] || [ "$(cat "/proc/$pid/comm" 2>/dev/null)" != "$prog" ]; then
+    log "removing stale $file"
+    as_root rm -f "$file"
+  fi
+}
+
 if ! docker info >/dev/null 2>&1; then
+  # A daemon that is still shutting down must finish before another starts.
+  for _ in $(seq 1 30); do
+    [ -n "$(ls /proc/*/comm 2>/dev/null | xargs grep -lx dockerd 2>/dev/null)" ] || break
+    sleep 1
+  done
+  stale_pidfile /var/run/docker.pid dockerd
+  stale_pidfile /var/run/docker/containerd/containerd.pid containerd
   log "starting dockerd in the background"
   logf="${TMPDIR:-/tmp}/startsvc-dockerd.log"
   as_root sh -c "nohup dockerd >'$logf' 2>&1 &"
@@ -30,7 +50,11 @@ if ! docker info >/dev/null 2>&1; then
     docker info >/dev/null 2>&1 && break
     sleep 1
   done
-  docker info >/dev/null 2>&1 || { log "dockerd did not answer within 60s; see $logf"; tail -20 "$logf" >&2; exit 1; }
+  if ! docker info >/dev/null 2>&1; then
+    log "dockerd did not answer within 60s; the end of $logf:"
+    grep -a -v '^[[:space:]]*$' "$logf" | tail -20 >&2
+    exit 1
+  fi
 fi
 
 want="${COMPOSE_VERSION#v}"
