@@ -84,11 +84,7 @@ func migrateStack(t *testing.T) string {
 // CONFLICT_PASSWORD and the same value for JWT_SECRET.
 func migrateServer(t *testing.T, mode infisicaltest.Mode) *infisicaltest.Server {
 	t.Helper()
-	srv := infisicaltest.New()
-	t.Cleanup(srv.Close)
-	srv.SetMode(mode)
-	srv.AddProject("proj-1", "dev")
-	srv.AddIdentity("client-id-1", "client-secret-value-1")
+	srv := emptyInfisical(t, mode)
 	srv.SetSecret("proj-1", "dev", "/", "CONFLICT_PASSWORD", "infisical-conflict-value")
 	srv.SetSecret("proj-1", "dev", "/", "JWT_SECRET", migrateValues["JWT_SECRET"])
 	return srv

@@ -39,15 +39,23 @@ func secretStack(t *testing.T, dotenv string) string {
 	return dir
 }
 
-// fakeInfisical serves the hostile values and the precedence probe for one
-// machine identity, in the given mode.
-func fakeInfisical(t *testing.T, mode infisicaltest.Mode) *infisicaltest.Server {
+// emptyInfisical is a fake server with project proj-1 (environment dev) and
+// one machine identity (client-id-1 / client-secret-value-1), holding no secret.
+func emptyInfisical(t *testing.T, mode infisicaltest.Mode) *infisicaltest.Server {
 	t.Helper()
 	srv := infisicaltest.New()
 	t.Cleanup(srv.Close)
 	srv.SetMode(mode)
 	srv.AddProject("proj-1", "dev")
 	srv.AddIdentity("client-id-1", "client-secret-value-1")
+	return srv
+}
+
+// fakeInfisical serves the hostile values and the precedence probe for one
+// machine identity, in the given mode.
+func fakeInfisical(t *testing.T, mode infisicaltest.Mode) *infisicaltest.Server {
+	t.Helper()
+	srv := emptyInfisical(t, mode)
 	for k, v := range testenv.Hostile {
 		srv.SetSecret("proj-1", "dev", "/", k, v)
 	}
