@@ -1,14 +1,14 @@
 package health
 
 import (
+	"github.com/startsvc/startsvc/internal/testenv"
+
 	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"flag"
 	"net/netip"
-	"os"
-	"path/filepath"
 	"reflect"
 	"testing"
 
@@ -98,22 +98,7 @@ func TestCollect(t *testing.T) {
 
 func golden(t *testing.T, name string, got []byte) {
 	t.Helper()
-	path := filepath.Join("testdata", name)
-	if *update {
-		if err := os.MkdirAll("testdata", 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run the test with -update to create it)", err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("%s differs (rerun with -update after checking):\n got:\n%s\nwant:\n%s", name, got, want)
-	}
+	testenv.Golden(t, *update, name, got)
 }
 
 func TestEmptyReportIsAList(t *testing.T) {
