@@ -4,16 +4,12 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"path/filepath"
 	"strings"
 
 	"github.com/spf13/cobra"
 
-	"github.com/startsvc/startsvc/internal/compose"
 	"github.com/startsvc/startsvc/internal/doctor"
 	"github.com/startsvc/startsvc/internal/exitcode"
-	"github.com/startsvc/startsvc/internal/infisical"
-	"github.com/startsvc/startsvc/internal/secrets"
 	"github.com/startsvc/startsvc/internal/ui"
 )
 
@@ -65,7 +61,7 @@ something up's preflight lets through but that breaks the running stack
 
 func runDoctor(ctx context.Context, d *deps, o *doctorOptions) error {
 	g := o.global
-	rep := doctor.Run(ctx, doctorSettings(d, g))
+	rep := launcher(d, g).Doctor(ctx)
 	if cause := context.Cause(ctx); cause != nil {
 		return cause
 	}
@@ -90,43 +86,6 @@ func runDoctor(ctx context.Context, d *deps, o *doctorOptions) error {
 		return exitcode.With(code, errSilent)
 	}
 	return nil
-}
-
-// doctorSettings turns startsvc's flags and surroundings into doctor's options.
-func doctorSettings(d *deps, g *globalOptions) doctor.Options {
-	dir := absDir(d, g)
-	envFile := g.EnvFile
-	if !filepath.IsAbs(envFile) {
-		envFile = filepath.Join(dir, envFile)
-	}
-	return doctor.Options{
-		Dir:          dir,
-		Files:        g.Files,
-		Environment:  g.Environment,
-		Profile:      g.Profile,
-		ProfileSet:   g.profileSet,
-		Project:      g.Project,
-		EnvFile:      envFile,
-		EnvFileGiven: g.EnvFile != ".env",
-		Environ:      d.env.Environ,
-		Via:          secrets.Via(g.SecretsVia),
-
-		SkipInfisical:    g.SkipInfisical,
-		RequireInfisical: g.RequireInfisical,
-		Infisical: infisical.FlagValues{
-			URL: g.InfisicalURL, ProjectID: g.InfisicalProject, Environment: g.InfisicalEnv,
-			SecretPath: g.SecretPath, Recursive: g.Recursive,
-		},
-		InfisicalTimeout: g.InfisicalTimeout,
-		LookPath:         d.lookPath,
-		Command:          d.command,
-
-		FindCompose: func(ctx context.Context) (compose.CLI, error) {
-			f := d.finder(g, false)
-			return f.Find(ctx)
-		},
-		Redactor: g.redactor,
-	}
 }
 
 // renderDoctor is the report for people: one line per check with its status,

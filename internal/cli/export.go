@@ -2,17 +2,13 @@ package cli
 
 import (
 	"context"
-	"encoding/json"
-	"fmt"
 	"path/filepath"
-	"sort"
-	"strings"
+	"slices"
 
 	"github.com/spf13/cobra"
 
-	"github.com/startsvc/startsvc/internal/compose"
 	"github.com/startsvc/startsvc/internal/exitcode"
-	"github.com/startsvc/startsvc/internal/secrets"
+	"github.com/startsvc/startsvc/internal/launch"
 )
 
 type exportOptions struct {
@@ -47,18 +43,17 @@ Formats:
 }
 
 func runExport(ctx context.Context, d *deps, o *exportOptions) error {
-	render, ok := exportFormats[o.format]
-	if !ok {
+	if !slices.Contains(launch.ExportFormats(), o.format) {
 		return exitcode.Usagef("--format %q: want dotenv, json or shell", o.format)
 	}
-	p, err := preflight(ctx, d, o.global, preflightOptions{variablesOnly: true})
+	s, err := launcher(d, o.global).Preflight(ctx, launch.Checks{VariablesOnly: true})
 	if err != nil {
 		return err
 	}
-	defer p.close()
-	data, err := render(p.resolved.Values)
+	defer s.Close()
+	data, err := s.Export(o.format)
 	if err != nil {
-		return exitcode.With(exitcode.Usage, err)
+		return err
 	}
 	if o.output == "" {
 		_, err := d.env.Stdout.Write(data)
@@ -68,49 +63,9 @@ func runExport(ctx context.Context, d *deps, o *exportOptions) error {
 	if !filepath.IsAbs(path) {
 		path = filepath.Join(d.env.Dir, path)
 	}
-	if _, err := secrets.CreateFile(path, data); err != nil {
-		return exitcode.With(exitcode.Failure, err)
+	if err := launch.WriteExport(path, data); err != nil {
+		return err
 	}
-	o.global.ui.Success("wrote %s to %s (mode 0600)", plural(len(p.resolved.Values), "variable"), o.output)
+	o.global.ui.Success("wrote %s to %s (mode 0600)", plural(len(s.Values()), "variable"), o.output)
 	return nil
-}
-
-var exportFormats = map[string]func(map[string]string) ([]byte, error){
-	"dotenv": func(v map[string]string) ([]byte, error) { return compose.FormatEnv(v) },
-	"json": func(v map[string]string) ([]byte, error) {
-		for k, val := range v {
-			if err := compose.CheckValue(k, val); err != nil {
-				return nil, err
-			}
-		}
-		b, err := json.MarshalIndent(v, "", "  ")
-		return append(b, '\n'), err
-	},
-	"shell": func(v map[string]string) ([]byte, error) {
-		keys := make([]string, 0, len(v))
-		for k := range v {
-			if !shellName(k) {
-				return nil, fmt.Errorf("variable %q cannot be a shell variable", k)
-			}
-			if err := compose.CheckValue(k, v[k]); err != nil {
-				return nil, err
-			}
-			keys = append(keys, k)
-		}
-		sort.Strings(keys)
-		var b strings.Builder
-		for _, k := range keys {
-			fmt.Fprintf(&b, "export %s='%s'\n", k, strings.ReplaceAll(v[k], "'", `'\''`))
-		}
-		return []byte(b.String()), nil
-	},
-}
-
-func shellName(k string) bool {
-	for i, r := range k {
-		if !(r == '_' || (r >= 'A' && r <= 'Z') || (r >= 'a' && r <= 'z') || (i > 0 && r >= '0' && r <= '9')) {
-			return false
-		}
-	}
-	return k != ""
 }

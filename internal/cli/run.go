@@ -12,7 +12,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/startsvc/startsvc/internal/exitcode"
-	"github.com/startsvc/startsvc/internal/secrets"
+	"github.com/startsvc/startsvc/internal/launch"
 )
 
 func newRunCmd(d *deps, g *globalOptions) *cobra.Command {
@@ -45,13 +45,12 @@ signal gives 128 + the signal's number, as a shell reports it.`,
 var forwarded = []os.Signal{syscall.SIGTERM, syscall.SIGHUP, syscall.SIGQUIT, syscall.SIGUSR1, syscall.SIGUSR2, syscall.SIGWINCH}
 
 func runRun(ctx context.Context, d *deps, g *globalOptions, argv []string) error {
-	p, err := preflight(ctx, d, g, preflightOptions{variablesOnly: true})
+	s, err := launcher(d, g).Preflight(ctx, launch.Checks{VariablesOnly: true})
 	if err != nil {
 		return err
 	}
-	defer p.close()
-	env, _ := secrets.ComposeEnv(d.env.Environ, p.resolved.Values, secrets.ViaEnv)
-	env = withoutComposeControl(env)
+	defer s.Close()
+	env := s.ChildEnv()
 
 	path, err := exec.LookPath(argv[0])
 	if err != nil {
@@ -102,17 +101,4 @@ func childExit(err error) error {
 		return exitcode.With(code, errSilent)
 	}
 	return exitcode.With(exitcode.Failure, err)
-}
-
-// withoutComposeControl removes the COMPOSE_* settings ComposeEnv adds for
-// compose's own benefit; a command run by the user gets the shell's.
-func withoutComposeControl(env []string) []string {
-	out := env[:0]
-	for _, kv := range env {
-		if kv == "COMPOSE_PROFILES=" || kv == "COMPOSE_DISABLE_ENV_FILE=1" {
-			continue
-		}
-		out = append(out, kv)
-	}
-	return out
 }

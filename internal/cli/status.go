@@ -7,7 +7,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/startsvc/startsvc/internal/docker"
 	"github.com/startsvc/startsvc/internal/exitcode"
 	"github.com/startsvc/startsvc/internal/health"
 )
@@ -43,14 +42,9 @@ no containers, 3 when the Engine does not answer.
 
 func runStatus(ctx context.Context, d *deps, o *statusOptions) error {
 	g := o.global
-	engine, err := docker.Open(ctx, d.env.Getenv)
+	st, err := launcher(d, g).Status(ctx)
 	if err != nil {
 		return err
-	}
-	defer engine.Close()
-	st, err := health.Collect(ctx, engine.Client(), health.Scope{Project: g.Project})
-	if err != nil {
-		return exitcode.With(exitcode.Unavailable, err)
 	}
 	if o.json {
 		if err := health.WriteJSON(d.env.Stdout, g.Project, st); err != nil {

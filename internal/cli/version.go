@@ -25,7 +25,7 @@ func newVersionCmd(d *deps, g *globalOptions) *cobra.Command {
 func runVersion(ctx context.Context, d *deps, g *globalOptions) error {
 	w := d.env.Stdout
 	fmt.Fprintf(w, "startsvc %s\n", Version)
-	finder := d.finder(g, false)
+	finder := launcher(d, g).Finder(false)
 	if cli, err := finder.Find(ctx); err != nil {
 		fmt.Fprintf(w, "compose  not available: %s\n", err)
 	} else {

@@ -1,4 +1,4 @@
-package cli
+package launch
 
 import (
 	"encoding/json"
@@ -7,6 +7,32 @@ import (
 
 	"github.com/startsvc/startsvc/internal/compose"
 )
+
+// runner returns a compose runner whose output passes through the redactor;
+// flush writes out what the redactor still holds.
+func (l *Launcher) runner(cli compose.CLI, env []string, dir string) (r *compose.Runner, flush func()) {
+	stdout := l.Redactor.Writer(l.Env.Stdout)
+	stderr := l.Redactor.Writer(l.Env.Stderr)
+	r = &compose.Runner{
+		CLI:     cli,
+		Env:     env,
+		Dir:     dir,
+		Stdout:  stdout,
+		Stderr:  stderr,
+		Command: l.Env.Command,
+	}
+	return r, func() { stdout.Close(); stderr.Close() }
+}
+
+// Finder returns the compose finder for the Launcher's options; cached reuses
+// a version read before for the same binaries.
+func (l *Launcher) Finder(cached bool) compose.Finder {
+	f := compose.Finder{LookPath: l.Env.LookPath, Output: l.Env.Output, Env: l.Env.Environ, Explicit: l.Options.Compose}
+	if cached {
+		f.Cache = newFileCache(l.Env)
+	}
+	return f
+}
 
 // fileCache is a compose.VersionCache in the user's cache folder
 // ($XDG_CACHE_HOME/startsvc or ~/.cache/startsvc). It holds versions only,
@@ -60,14 +86,4 @@ func (c *fileCache) Put(key, version string) {
 	if werr != nil || cerr != nil || os.Rename(tmp.Name(), c.path) != nil {
 		os.Remove(tmp.Name())
 	}
-}
-
-// finder returns the compose finder for g; cached reuses a version read before
-// for the same binaries.
-func (d *deps) finder(g *globalOptions, cached bool) compose.Finder {
-	f := compose.Finder{LookPath: d.lookPath, Output: d.output, Env: d.env.Environ, Explicit: g.Compose}
-	if cached {
-		f.Cache = newFileCache(d.env)
-	}
-	return f
 }
