@@ -124,6 +124,7 @@ const exitCodesHelp = `Exit codes:
        or .env, missing required variable); nothing was changed
   3    Docker Engine or compose unavailable
   4    Infisical error that is not a fallback case, or any fallback under --require-infisical
+  5    plan: changes are pending (up would change the project)
   130  interrupted (SIGINT or SIGTERM)`
 
 func newRoot(d *deps, g *globalOptions) *cobra.Command {
@@ -161,10 +162,11 @@ shell environment < .env < Infisical.`,
 		g.ui.Redact = g.redactor.String
 		return g.validate()
 	}
+	addUpFlags(root, g)
 	root.SetHelpTemplate(root.HelpTemplate() + "\n" + exitCodesHelp + "\n")
 	root.SetVersionTemplate("startsvc {{.Version}}\n")
 	addGlobalFlags(root.PersistentFlags(), g, d.env)
-	root.AddCommand(newUpCmd(d, g), newDownCmd(d, g), newExportCmd(d, g), newRunCmd(d, g), newStatusCmd(d, g), newVersionCmd(d, g), newInitCmd(d, g), newPrepareCmd(d, g), newConfigCmd(d, g), newDoctorCmd(d, g), newMigrateCmd(d, g))
+	root.AddCommand(newUpCmd(d, g), newDownCmd(d, g), newExportCmd(d, g), newRunCmd(d, g), newStatusCmd(d, g), newVersionCmd(d, g), newInitCmd(d, g), newPrepareCmd(d, g), newConfigCmd(d, g), newDoctorCmd(d, g), newMigrateCmd(d, g), newPlanCmd(d, g))
 	root.CompletionOptions.HiddenDefaultCmd = true
 	return root
 }

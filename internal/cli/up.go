@@ -17,17 +17,32 @@ type upOptions struct {
 func newUpOptions(g *globalOptions) *upOptions { return &upOptions{global: g} }
 
 func newUpCmd(d *deps, g *globalOptions) *cobra.Command {
-	return &cobra.Command{
+	cmd := &cobra.Command{
 		Use:   "up",
 		Short: "Bring the stack up (the default command)",
-		Long: `Bring the stack up: check everything first, remove what runs of the project
-under any profile, then start the services of the selected profile and
-environment with their variables from .env and Infisical.`,
+		Long: `Bring the stack up: check everything first, then converge the running project
+onto the selected profile and environment with their variables from .env and
+Infisical. Services whose configuration (image, settings, every variable's
+value) is unchanged keep running untouched; changed ones are recreated, new
+ones created, stopped ones started, stage by stage, each stage health-gated;
+containers of services outside the selection (another profile, removed from
+the files, orphans) are removed. 'startsvc plan' shows what up would do.
+
+--fresh removes every container of the project first and creates everything
+anew, as the original start script did: for a wedged stack (containers that
+keep failing whatever their configuration, state left by a crashed Engine).`,
 		Args: g.noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return runUp(cmd.Context(), d, newUpOptions(g))
 		},
 	}
+	addUpFlags(cmd, g)
+	return cmd
+}
+
+// addUpFlags are the flags of up, which is also the root command.
+func addUpFlags(cmd *cobra.Command, g *globalOptions) {
+	cmd.Flags().BoolVar(&g.Fresh, "fresh", false, "remove every container of the project first, then create everything anew")
 }
 
 func runUp(ctx context.Context, d *deps, o *upOptions) error {
@@ -39,11 +54,15 @@ func runUp(ctx context.Context, d *deps, o *upOptions) error {
 	}
 	defer s.Close()
 	if g.DryRun {
-		lines, err := s.Commands()
+		dry, err := s.DryRun(ctx)
 		if err != nil {
 			return err
 		}
-		return printLines(d, lines)
+		if err := writePlan(d.env.Stdout, dry.Plan); err != nil {
+			return err
+		}
+		fmt.Fprintln(d.env.Stdout)
+		return printLines(d, dry.Commands)
 	}
 	if err := s.Up(ctx); err != nil {
 		return err

@@ -10,6 +10,7 @@ import (
 	"os"
 	"slices"
 	"sort"
+	"strings"
 	"sync"
 
 	"github.com/sirupsen/logrus"
@@ -183,4 +184,57 @@ var quietOnce sync.Once
 // such things itself, and compose repeats them when it runs.
 func quietLoader() {
 	quietOnce.Do(func() { logrus.SetOutput(io.Discard) })
+}
+
+// EnvironmentVariables maps, for every service of the files of spec, each key
+// of its environment: section to the variables its value interpolates, read
+// from the files without interpolating anything. A bare name (`- KEY` or
+// `KEY:` without a value) maps to itself: compose takes it from the project's
+// environment. Keys an env_file supplies are not listed.
+func EnvironmentVariables(ctx context.Context, spec Spec) (map[string]map[string][]string, error) {
+	quietLoader()
+	opts, err := projectOptions(spec, false)
+	if err != nil {
+		return nil, exitcode.With(exitcode.Usage, err)
+	}
+	model, err := opts.LoadModel(ctx)
+	if err != nil {
+		return nil, exitcode.With(exitcode.Usage, fmt.Errorf("load compose files: %w", err))
+	}
+	out := map[string]map[string][]string{}
+	services, _ := model["services"].(map[string]any)
+	for name, raw := range services {
+		svc, _ := raw.(map[string]any)
+		refs := map[string][]string{}
+		out[name] = refs
+		entry := func(key string, value any) {
+			str, ok := value.(string)
+			if value == nil || !ok {
+				if value == nil {
+					refs[key] = []string{key}
+				} else {
+					refs[key] = nil // a number or a boolean: a literal
+				}
+				return
+			}
+			vars := template.ExtractVariables(map[string]any{"v": str}, template.DefaultPattern)
+			refs[key] = slices.Sorted(maps.Keys(vars))
+		}
+		switch env := svc["environment"].(type) {
+		case map[string]any:
+			for k, v := range env {
+				entry(k, v)
+			}
+		case []any:
+			for _, item := range env {
+				s, _ := item.(string)
+				if k, v, ok := strings.Cut(s, "="); ok {
+					entry(k, v)
+				} else if s != "" {
+					entry(s, nil)
+				}
+			}
+		}
+	}
+	return out, nil
 }

@@ -9,6 +9,7 @@ import (
 	"sort"
 	"time"
 
+	cerrdefs "github.com/containerd/errdefs"
 	"github.com/moby/moby/client"
 
 	"github.com/startsvc/startsvc/internal/exitcode"
@@ -99,6 +100,8 @@ type Container struct {
 	Service string
 	State   string // created, running, exited, restarting, …
 	Oneoff  bool
+	ImageID string            // the image the container was created from
+	Labels  map[string]string // every label of the container
 }
 
 // ProjectContainers lists every container of the compose project, running or not.
@@ -121,7 +124,7 @@ func (e *Engine) ProjectContainers(ctx context.Context, project string) ([]Conta
 		}
 		out = append(out, Container{
 			ID: c.ID, Name: name, Service: c.Labels[LabelService], State: string(c.State),
-			Oneoff: c.Labels[LabelOneoff] == "True",
+			Oneoff: c.Labels[LabelOneoff] == "True", ImageID: c.ImageID, Labels: c.Labels,
 		})
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
@@ -140,4 +143,35 @@ func Open(ctx context.Context, getenv func(string) string) (*Engine, error) {
 		return nil, err
 	}
 	return e, nil
+}
+
+// Remove stops a container, giving it the stop timeout it was created with,
+// and removes it; its volumes stay.
+func (e *Engine) Remove(ctx context.Context, id string) error {
+	if _, err := e.c.ContainerStop(ctx, id, client.ContainerStopOptions{}); err != nil && !cerrdefs.IsNotFound(err) {
+		return fmt.Errorf("stop container %s: %w", shortID(id), err)
+	}
+	if _, err := e.c.ContainerRemove(ctx, id, client.ContainerRemoveOptions{}); err != nil && !cerrdefs.IsNotFound(err) {
+		return fmt.Errorf("remove container %s: %w", shortID(id), err)
+	}
+	return nil
+}
+
+// ImageID is the ID of the local image ref names, or "" when there is none.
+func (e *Engine) ImageID(ctx context.Context, ref string) (string, error) {
+	res, err := e.c.ImageInspect(ctx, ref)
+	if cerrdefs.IsNotFound(err) {
+		return "", nil
+	}
+	if err != nil {
+		return "", fmt.Errorf("inspect image %s: %w", ref, err)
+	}
+	return res.ID, nil
+}
+
+func shortID(id string) string {
+	if len(id) > 12 {
+		return id[:12]
+	}
+	return id
 }

@@ -18,6 +18,7 @@ const (
 	Usage       = 2   // usage or configuration error; nothing was changed
 	Unavailable = 3   // Docker Engine or compose unavailable
 	Infisical   = 4   // Infisical error that is not a fallback case, or any fallback under --require-infisical
+	Pending     = 5   // plan: the project is not in step with its configuration; up would change it
 	Interrupted = 130 // SIGINT or SIGTERM
 )
 

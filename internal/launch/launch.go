@@ -47,6 +47,9 @@ type Options struct {
 
 	DryRun      bool
 	WaitTimeout time.Duration
+	// Fresh makes up remove every container of the project first and create
+	// everything anew, instead of converging: for a wedged stack.
+	Fresh bool
 }
 
 // Env is the process's surroundings as the engine needs them.

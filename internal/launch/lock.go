@@ -12,7 +12,11 @@ import (
 )
 
 // lockDir is where project locks live: the temporary directory.
-func (l *Launcher) lockDir() string {
+func (l *Launcher) lockDir() string { return l.tempDir() }
+
+// tempDir is the temporary directory: $TMPDIR of startsvc's surroundings,
+// else the system's.
+func (l *Launcher) tempDir() string {
 	if dir := l.Env.Getenv("TMPDIR"); dir != "" {
 		return dir
 	}

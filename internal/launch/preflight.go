@@ -49,14 +49,31 @@ type Stack struct {
 	allServices  []string     // every service of the files, whatever the profile
 	lock         *lock.Lock   // held by commands that change the project
 	notes        []string     // what a dry run of the preparation steps would change
+
+	overlay     *overlay                       // what startsvc computes from the files, without the hash labels
+	overlayFile overlayFile                    // the overlay on disk, hash labels included, while the Stack is open
+	overlayPath string                         // "" until the overlay is written
+	wanted      map[string]wanted              // the selected services as this run would create them
+	envRefs     map[string]map[string][]string // service -> environment key -> variables, read when needed
 }
 
-// Close releases the Engine connection and the project's lock.
+// Close releases the Engine connection and the project's lock, and removes
+// the generated overlay.
 func (s *Stack) Close() {
 	if s.Engine != nil {
 		s.Engine.Close()
 	}
+	s.overlayFile.remove()
 	s.lock.Release()
+}
+
+// Files are the compose files of a compose command: the stack's own, then
+// the generated overlay.
+func (s *Stack) Files() []string {
+	if s.overlayPath == "" {
+		return s.Layout.Files
+	}
+	return append(slices.Clone(s.Layout.Files), s.overlayPath)
 }
 
 // Values are the variables startsvc supplies: the env file merged with
@@ -93,7 +110,7 @@ type Checks struct {
 // hand-over file left by a killed run is removed on the way. On error nothing
 // is held; otherwise the caller closes the Stack.
 func (l *Launcher) Preflight(ctx context.Context, c Checks) (_ *Stack, err error) {
-	s := &Stack{l: l, via: l.via()}
+	s := &Stack{l: l, via: l.via(), overlayFile: overlayFile{base: l.tempDir()}}
 	defer func() {
 		if err != nil {
 			s.Close()
@@ -262,12 +279,12 @@ func (s *Stack) fetchSecrets(ctx context.Context) error {
 	if err := s.mergeVariables(remote); err != nil {
 		return err
 	}
+	s.overlayPath = ""
 	all, err := s.load(ctx, false)
 	if err != nil {
 		return err
 	}
-	s.Project, err = all.Select(s.Profile.Compose)
-	return err
+	return s.settle(ctx, all, false)
 }
 
 // planStages orders the bring-up: stages.yml of a conventional stack, else one stage.
@@ -376,10 +393,56 @@ func (s *Stack) loadProject(ctx context.Context, c Checks, lenient bool) error {
 			return err
 		}
 	}
+	return s.settle(ctx, all, lenient)
+}
+
+// settle completes a load: it computes the generated overlay from the loaded
+// files and, when the overlay changes anything, loads them again with it, so
+// that the model is the one compose will build; then it selects the profile's
+// services, hashes each, and writes the overlay with the hash labels for
+// compose.
+func (s *Stack) settle(ctx context.Context, all *compose.Project, lenient bool) error {
+	ov, err := s.computeOverlay(all)
+	if err != nil {
+		return err
+	}
+	s.overlay = ov
+	if !ov.empty() {
+		data, err := ov.render()
+		if err != nil {
+			return err
+		}
+		if s.overlayPath, err = s.overlayFile.write(data); err != nil {
+			return exitcode.With(exitcode.Failure, err)
+		}
+		if all, err = s.load(ctx, lenient); err != nil {
+			return err
+		}
+	}
 	if s.Project, err = all.Select(s.Profile.Compose); err != nil {
 		return err
 	}
+	if s.wanted, err = wantedServices(s.Project.Project); err != nil {
+		return err
+	}
+	full := ov.clone()
+	for name, w := range s.wanted {
+		full.service(name).labels[LabelConfigHash] = w.hash
+	}
+	data, err := full.render()
+	if err != nil {
+		return err
+	}
+	if s.overlayPath, err = s.overlayFile.write(data); err != nil {
+		return exitcode.With(exitcode.Failure, err)
+	}
 	return nil
+}
+
+// computeOverlay is what startsvc adds to the loaded files, without the hash
+// labels.
+func (s *Stack) computeOverlay(all *compose.Project) (*overlay, error) {
+	return newOverlay(), nil
 }
 
 // placeholderValue stands in for a required variable that Infisical may
@@ -390,13 +453,7 @@ const placeholderValue = "startsvc-pending-infisical"
 // load reads every service of the compose files. Lenient gives each required
 // variable without a value a stand-in (remembered in placeholders).
 func (s *Stack) load(ctx context.Context, lenient bool) (*compose.Project, error) {
-	spec := compose.Spec{
-		Name:     s.l.Options.Project,
-		Dir:      s.Layout.Dir,
-		Files:    s.Layout.Files,
-		Profiles: []string{"*"},
-		Env:      s.interpolationEnv(),
-	}
+	spec := s.spec()
 	s.placeholders = nil
 	if lenient {
 		vars, err := compose.Variables(ctx, spec)
@@ -415,6 +472,18 @@ func (s *Stack) load(ctx context.Context, lenient bool) (*compose.Project, error
 		return nil, explainLoadError(err, s.Layout.Dir, s.Layout.Files)
 	}
 	return all, nil
+}
+
+// spec is the compose project as compose will load it: every profile, the
+// stack's files and the overlay written so far, compose's variables.
+func (s *Stack) spec() compose.Spec {
+	return compose.Spec{
+		Name:     s.l.Options.Project,
+		Dir:      s.Layout.Dir,
+		Files:    s.Files(),
+		Profiles: []string{"*"},
+		Env:      s.interpolationEnv(),
+	}
 }
 
 // machine describes this machine for profile requirements.

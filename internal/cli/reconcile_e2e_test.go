@@ -1,0 +1,214 @@
+package cli_test
+
+import (
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/startsvc/startsvc/internal/infisical/infisicaltest"
+	"github.com/startsvc/startsvc/internal/testenv"
+)
+
+// reconcileStack is the six-service fixture of the reconcile issue, plus an
+// Ollama in profile cpu: web reads KEY_A from .env, api reads KEY_B from
+// Infisical and waits for db to be healthy.
+func reconcileStack(t *testing.T) string {
+	t.Helper()
+	svc := func(name, env string) string {
+		return "  " + name + ":\n    image: " + testenv.FixtureImage + "\n" +
+			"    environment: {READY_AFTER: 1s, SERVICE_NAME: " + name + env + "}\n" +
+			"    healthcheck:\n      test: [\"CMD\", \"/fixture\", \"health\"]\n      interval: 1s\n      start_period: 60s\n"
+	}
+	file := "services:\n" + svc("base", "") + svc("web", ", KEY_A: \"${KEY_A}\"") +
+		svc("api", ", KEY_B: \"${KEY_B}\"") + "    depends_on: {db: {condition: service_healthy}}\n" +
+		svc("db", "") + svc("cache", "") + svc("worker", "") +
+		svc("ollama-cpu", "") + "    profiles: [cpu]\n"
+	dir := writeStack(t, file)
+	if err := os.WriteFile(filepath.Join(dir, ".env"), []byte("KEY_A=first-a-value\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+// containerIDs maps each service of project to its container's ID.
+func containerIDs(t *testing.T, project string) map[string]string {
+	t.Helper()
+	out, err := exec.Command("docker", "ps", "--all", "--filter", "label=com.docker.compose.project="+project,
+		"--format", `{{.Label "com.docker.compose.service"}} {{.ID}}`).Output()
+	if err != nil {
+		t.Fatalf("docker ps: %v", err)
+	}
+	ids := map[string]string{}
+	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+		if svc, id, ok := strings.Cut(line, " "); ok {
+			ids[svc] = id
+		}
+	}
+	return ids
+}
+
+// changed lists the services whose container ID differs between before and
+// after, or that exist in only one of them.
+func changed(before, after map[string]string) []string {
+	var out []string
+	for svc, id := range before {
+		if after[svc] != id {
+			out = append(out, svc)
+		}
+	}
+	for svc := range after {
+		if _, ok := before[svc]; !ok {
+			out = append(out, svc)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// TestReconcile: issue 10, acceptance 1–5 — a second up recreates nothing;
+// a changed .env value or Infisical secret recreates exactly the service that
+// uses it, and plan names it and the key; another profile removes only what
+// it leaves out; a service removed from the file is removed; --fresh
+// recreates everything; plan shows no value.
+func TestReconcile(t *testing.T) {
+	testenv.BuildFixtureImage(t)
+	dir := reconcileStack(t)
+	srv := emptyInfisical(t, infisicaltest.V4)
+	srv.SetSecret("proj-1", "dev", "/", "KEY_B", `first "b" value`)
+	env := infisicalEnv(srv, "client-secret-value-1")
+	project := testenv.ProjectName(t)
+	values := map[string]string{"KEY_A": "first-a-value", "KEY_A2": "second-a-value", "KEY_B": `first "b" value`, "KEY_B2": `second "b" value`}
+	run := func(args ...string) result {
+		t.Helper()
+		r := startsvc(t, env, append([]string{"-C", dir, "-p", project}, args...)...)
+		assertNoValues(t, r.out, values)
+		return r
+	}
+	up := func(args ...string) map[string]string {
+		t.Helper()
+		if r := run(append([]string{"up"}, args...)...); r.code != 0 {
+			t.Fatalf("up %v exited %d:\n%s", args, r.code, r.out)
+		}
+		return containerIDs(t, project)
+	}
+
+	first := up()
+	if len(first) != 7 {
+		t.Fatalf("after the first up: %d containers, want 7 (%v)", len(first), first)
+	}
+
+	// Nothing changed: nothing recreated, and plan says so with exit 0.
+	second := up()
+	if c := changed(first, second); len(c) != 0 {
+		t.Errorf("a second up with nothing changed recreated %v", c)
+	}
+	if r := run("plan"); r.code != 0 || !strings.Contains(r.out, "7 unchanged") {
+		t.Errorf("plan on a project in step exited %d:\n%s", r.code, r.out)
+	}
+
+	// One .env value: plan names web and KEY_A (exit 5); up recreates web alone.
+	if err := os.WriteFile(filepath.Join(dir, ".env"), []byte("KEY_A=second-a-value\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	r := run("plan")
+	if r.code != 5 || !planLine(r.out, "recreate", "web", "KEY_A (.env)") || strings.Count(r.out, "recreate") != 1 {
+		t.Errorf("plan after a .env change exited %d, want 5 and web recreated for KEY_A:\n%s", r.code, r.out)
+	}
+	third := up()
+	if c := changed(second, third); strings.Join(c, ",") != "web" {
+		t.Errorf("a changed KEY_A recreated %v, want [web]", c)
+	}
+	if got, _ := testenv.ContainerEnv(project, "web"); got["KEY_A"] != "second-a-value" {
+		t.Errorf("web does not have the new KEY_A")
+	}
+
+	// One Infisical secret: the same for api, which depends on db.
+	srv.SetSecret("proj-1", "dev", "/", "KEY_B", `second "b" value`)
+	r = run("plan", "--json")
+	var doc struct {
+		Pending  bool
+		Services []struct {
+			Service   string
+			Action    string
+			Variables []struct{ Name, Source string }
+		}
+	}
+	if err := json.Unmarshal([]byte(jsonPart(r.out)), &doc); err != nil || r.code != 5 || !doc.Pending {
+		t.Fatalf("plan --json after an Infisical change: exit %d, %v:\n%s", r.code, err, r.out)
+	}
+	for _, s := range doc.Services {
+		want := "keep"
+		if s.Service == "api" {
+			want = "recreate"
+			if len(s.Variables) != 1 || s.Variables[0].Name != "KEY_B" || s.Variables[0].Source != "Infisical" {
+				t.Errorf("plan --json names %+v for api, want KEY_B from Infisical", s.Variables)
+			}
+		}
+		if s.Action != want {
+			t.Errorf("plan --json: %s would %s, want %s", s.Service, s.Action, want)
+		}
+	}
+	fourth := up()
+	if c := changed(third, fourth); strings.Join(c, ",") != "api" {
+		t.Errorf("a changed Infisical secret recreated %v, want [api]", c)
+	}
+	if got, _ := testenv.ContainerEnv(project, "api"); got["KEY_B"] != `second "b" value` {
+		t.Errorf("api does not have the new KEY_B")
+	}
+
+	// Profile cpu -> none: ollama-cpu goes, the rest keep their containers.
+	fifth := up("--profile", "none")
+	if c := changed(fourth, fifth); strings.Join(c, ",") != "ollama-cpu" || fifth["ollama-cpu"] != "" {
+		t.Errorf("switching to profile none changed %v, want only ollama-cpu removed", c)
+	}
+
+	// A service removed from the compose file is removed by the next up.
+	path := filepath.Join(dir, "compose", "docker-compose.yml")
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := strings.Index(string(data), "  worker:\n")
+	end := strings.Index(string(data), "  ollama-cpu:\n")
+	if err := os.WriteFile(path, append(data[:start:start], data[end:]...), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if r := run("plan", "--profile", "none"); !planLine(r.out, "remove", "worker", "no longer in the compose files") {
+		t.Errorf("plan does not remove worker:\n%s", r.out)
+	}
+	sixth := up("--profile", "none")
+	if c := changed(fifth, sixth); strings.Join(c, ",") != "worker" || sixth["worker"] != "" {
+		t.Errorf("removing worker from the file changed %v, want only worker removed", c)
+	}
+
+	// --fresh recreates everything.
+	seventh := up("--profile", "none", "--fresh")
+	if c := changed(sixth, seventh); len(c) != len(sixth) {
+		t.Errorf("--fresh recreated %v of %d services", c, len(sixth))
+	}
+}
+
+// planLine reports whether the plan output has a line for service with action
+// and a reason containing why.
+func planLine(out, action, service, why string) bool {
+	for _, line := range strings.Split(out, "\n") {
+		f := strings.Fields(line)
+		if len(f) >= 3 && f[0] == action && f[1] == service && strings.Contains(line, why) {
+			return true
+		}
+	}
+	return false
+}
+
+// jsonPart is the JSON document in out, which also holds startsvc's messages.
+func jsonPart(out string) string {
+	start, end := strings.Index(out, "{\n"), strings.LastIndex(out, "}")
+	if start < 0 || end < start {
+		return ""
+	}
+	return out[start : end+1]
+}

@@ -1,0 +1,149 @@
+package launch_test
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/startsvc/startsvc/internal/compose"
+	"github.com/startsvc/startsvc/internal/launch"
+	"github.com/startsvc/startsvc/internal/secrets"
+	"github.com/startsvc/startsvc/internal/testenv"
+	"github.com/startsvc/startsvc/internal/ui"
+)
+
+// events records what the engine reports, as one line per call.
+type events struct {
+	mu    sync.Mutex
+	lines []string
+}
+
+func (e *events) add(kind, format string, a ...any) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.lines = append(e.lines, kind+": "+fmt.Sprintf(format, a...))
+}
+
+func (e *events) Step(f string, a ...any)    { e.add("step", f, a...) }
+func (e *events) Info(f string, a ...any)    { e.add("info", f, a...) }
+func (e *events) Warn(f string, a ...any)    { e.add("warn", f, a...) }
+func (e *events) Detail(f string, a ...any)  { e.add("detail", f, a...) }
+func (e *events) Success(f string, a ...any) { e.add("success", f, a...) }
+func (e *events) Waiting(services []string) launch.Tracker {
+	e.add("wait", "%s", strings.Join(services, ","))
+	return &tracker{e: e}
+}
+
+func (e *events) String() string {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return strings.Join(e.lines, "\n")
+}
+
+type tracker struct{ e *events }
+
+func (t *tracker) Update(service string, phase ui.Phase, _ string) {
+	t.e.add("phase", "%s %s", service, phase)
+}
+func (t *tracker) Stop() {}
+
+var _ launch.Reporter = (*events)(nil)
+
+// newLauncher is the engine as a program other than the command line would
+// drive it: options filled by hand, no flags, no cobra.
+func newLauncher(t *testing.T, dir, project string, rep launch.Reporter) *launch.Launcher {
+	t.Helper()
+	var environ []string
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "INFISICAL_") && !strings.HasPrefix(kv, "COMPOSE_") && !strings.HasPrefix(kv, "XDG_CACHE_HOME=") {
+			environ = append(environ, kv)
+		}
+	}
+	environ = append(environ, "XDG_CACHE_HOME="+t.TempDir())
+	return &launch.Launcher{
+		Env: launch.Env{
+			Environ: environ, Dir: dir, Stdout: io.Discard, Stderr: io.Discard,
+			LookPath: exec.LookPath, Output: compose.ExecOutput, Command: exec.CommandContext,
+		},
+		Options: launch.Options{
+			Dir: ".", Project: project, Profile: "none", Environment: "private", EnvFile: ".env",
+			SkipInfisical: true, SecretsVia: string(secrets.ViaFile),
+			InfisicalTimeout: 5 * time.Second, WaitTimeout: 3 * time.Minute,
+		},
+		Report:   rep,
+		Redactor: secrets.NewRedactor(),
+	}
+}
+
+// TestEngineWithoutCommandLine: issue 18, acceptance 2 — up, status and down
+// of a fixture stack on the real Engine, driven through the engine alone.
+func TestEngineWithoutCommandLine(t *testing.T) {
+	testenv.BuildFixtureImage(t)
+	dir := t.TempDir()
+	file := "services:\n" +
+		"  web:\n    image: " + testenv.FixtureImage + "\n    environment: {READY_AFTER: 1s, GREETING: \"${GREETING}\"}\n" +
+		"    healthcheck:\n      test: [\"CMD\", \"/fixture\", \"health\"]\n      interval: 1s\n      start_period: 60s\n" +
+		"  worker:\n    image: " + testenv.FixtureImage + "\n"
+	if err := os.WriteFile(filepath.Join(dir, "compose.yaml"), []byte(file), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, ".env"), []byte("GREETING=hello from the engine\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	project := testenv.ProjectName(t)
+	ctx := context.Background()
+	rep := &events{}
+	l := newLauncher(t, dir, project, rep)
+
+	s, err := l.Preflight(ctx, launch.Checks{Requirements: true, DeferSecrets: true, Lock: true, Prepare: true})
+	if err != nil {
+		t.Fatalf("preflight: %v\n%s", err, rep)
+	}
+	if got := strings.Join(s.Project.Active(), ","); got != "web,worker" {
+		t.Errorf("active services %s, want web,worker", got)
+	}
+	err = s.Up(ctx)
+	s.Close()
+	if err != nil {
+		t.Fatalf("up: %v\n%s", err, rep)
+	}
+	env, err := testenv.ContainerEnv(project, "web")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if env["GREETING"] != "hello from the engine" {
+		t.Errorf("web's GREETING is %q", env["GREETING"])
+	}
+	if !strings.Contains(rep.String(), "wait: web,worker") {
+		t.Errorf("the engine reported no wait for web and worker:\n%s", rep)
+	}
+
+	st, err := l.Status(ctx)
+	if err != nil {
+		t.Fatalf("status: %v", err)
+	}
+	ready := map[string]bool{}
+	for _, x := range st {
+		ready[x.Service] = x.Ready
+	}
+	if !ready["web"] || !ready["worker"] || len(ready) != 2 {
+		t.Errorf("status after up: %+v", ready)
+	}
+
+	if _, err := l.Down(ctx, false); err != nil {
+		t.Fatalf("down: %v\n%s", err, rep)
+	}
+	if got, err := testenv.Services(project, true); err != nil || len(got) != 0 {
+		t.Errorf("after down the project still has containers %v (%v)", got, err)
+	}
+	if st, err := l.Status(ctx); err != nil || len(st) != 0 {
+		t.Errorf("status after down: %d services (%v)", len(st), err)
+	}
+}

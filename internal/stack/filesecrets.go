@@ -1,0 +1,141 @@
+package stack
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+
+	"go.yaml.in/yaml/v4"
+
+	"github.com/startsvc/startsvc/internal/exitcode"
+)
+
+// FileSecretsFile is where a stack directory says which keys of which service
+// are delivered as files instead of environment variables, so that their
+// values stay out of `docker inspect`:
+//
+//	services:
+//	  postgres: [POSTGRES_PASSWORD]          # /run/secrets/POSTGRES_PASSWORD, POSTGRES_PASSWORD_FILE
+//	  n8n:
+//	    - DB_POSTGRESDB_PASSWORD
+//	    - key: N8N_ENCRYPTION_KEY
+//	      file_env: N8N_ENCRYPTION_KEY_FILE  # the variable that names the file (default <KEY>_FILE)
+//	      uid: "1000"                        # owner of the file in the container (default 0)
+//	      gid: "1000"
+//	      mode: 0440                         # default 0444
+//
+// Each key names a variable of the service's environment: section. startsvc
+// gives the service the key's resolved value as a file (compose secrets; Swarm
+// secrets under deploy), sets the file_env variable to the file's path, and
+// removes the key from the service's environment. Only images that read
+// <KEY>_FILE (or the variable named) can use it.
+const FileSecretsFile = "file-secrets.yml"
+
+// SecretsDir is where compose and Swarm mount secrets in a container.
+const SecretsDir = "/run/secrets"
+
+// FileSecret is one key a service receives as a file.
+type FileSecret struct {
+	Key     string `yaml:"key"`      // the service's environment variable
+	FileEnv string `yaml:"file_env"` // the variable that names the file; <Key>_FILE when empty
+	UID     string `yaml:"uid"`
+	GID     string `yaml:"gid"`
+	Mode    *int   `yaml:"mode"`
+}
+
+// Path is where the file appears in the container.
+func (f FileSecret) Path() string { return SecretsDir + "/" + f.Key }
+
+// FileSecrets are the declarations of FileSecretsFile: service -> keys, in
+// the order given.
+type FileSecrets map[string][]FileSecret
+
+// For returns the declarations of one service.
+func (f FileSecrets) For(service string) []FileSecret { return f[service] }
+
+// Services names the services with declarations, sorted.
+func (f FileSecrets) Services() []string {
+	out := make([]string, 0, len(f))
+	for s := range f {
+		out = append(out, s)
+	}
+	slices.Sort(out)
+	return out
+}
+
+var envName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+
+// LoadFileSecrets reads FileSecretsFile of the stack directory; no file means
+// no declarations. A declaration that names no valid variable, or a key
+// declared twice for a service, is a usage error naming the file and the key.
+func LoadFileSecrets(dir string) (FileSecrets, error) {
+	path := filepath.Join(dir, FileSecretsFile)
+	data, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return FileSecrets{}, nil
+	}
+	if err != nil {
+		return nil, exitcode.Usagef("read %s: %w", FileSecretsFile, err)
+	}
+	var doc struct {
+		Services map[string][]yaml.Node `yaml:"services"`
+	}
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	if err := dec.Decode(&doc); err != nil && !errors.Is(err, io.EOF) {
+		return nil, exitcode.Usagef("%s: %w", FileSecretsFile, err)
+	}
+	out := FileSecrets{}
+	for service, nodes := range doc.Services {
+		seen := map[string]bool{}
+		for _, n := range nodes {
+			var fsec FileSecret
+			if n.Kind == yaml.ScalarNode {
+				fsec.Key = n.Value
+			} else if err := n.Decode(&fsec); err != nil {
+				return nil, exitcode.Usagef("%s: service %s: %w", FileSecretsFile, service, err)
+			}
+			if fsec.FileEnv == "" {
+				fsec.FileEnv = fsec.Key + "_FILE"
+			}
+			switch {
+			case !envName.MatchString(fsec.Key):
+				return nil, exitcode.Usagef("%s line %d: service %s: %q is not a variable name", FileSecretsFile, n.Line, service, fsec.Key)
+			case !envName.MatchString(fsec.FileEnv):
+				return nil, exitcode.Usagef("%s line %d: service %s: file_env %q is not a variable name", FileSecretsFile, n.Line, service, fsec.FileEnv)
+			case seen[fsec.Key]:
+				return nil, exitcode.Usagef("%s line %d: service %s declares %s twice", FileSecretsFile, n.Line, service, fsec.Key)
+			case fsec.Mode != nil && (*fsec.Mode < 0 || *fsec.Mode > 0o777):
+				return nil, exitcode.Usagef("%s line %d: service %s, %s: mode %o is not a file mode", FileSecretsFile, n.Line, service, fsec.Key, *fsec.Mode)
+			}
+			seen[fsec.Key] = true
+			out[service] = append(out[service], fsec)
+		}
+	}
+	return out, nil
+}
+
+// Check reports declarations that name services the stack does not define
+// (all lists every service of the compose files), as one error naming them.
+func (f FileSecrets) Check(all []string) error {
+	var unknown []string
+	for _, s := range f.Services() {
+		if !slices.Contains(all, s) {
+			unknown = append(unknown, s)
+		}
+	}
+	if len(unknown) > 0 {
+		return exitcode.Usagef("%s names %s, which the compose files do not define", FileSecretsFile, strings.Join(unknown, ", "))
+	}
+	return nil
+}
+
+// String is the declaration as a person reads it: "POSTGRES_PASSWORD as /run/secrets/POSTGRES_PASSWORD".
+func (f FileSecret) String() string { return fmt.Sprintf("%s as %s", f.Key, f.Path()) }
