@@ -1,8 +1,12 @@
 #!/usr/bin/env bash
-# ensure-docker.sh makes sure a Docker Engine answers and the compose v2 plugin is installed.
+# ensure-docker.sh makes sure a Docker Engine answers, the compose v2 plugin is installed, and
+# the Engine is a swarm manager (for `startsvc deploy` and its tests).
 # It installs only what is missing: Debian's docker.io when no dockerd exists, a dockerd in the
-# background when no daemon answers, and compose v2 built from its Go module when
-# `docker compose version` fails. Safe to run repeatedly.
+# background when no daemon answers, compose v2 built from its Go module when
+# `docker compose version` fails, and a single-node swarm on the loopback address when the
+# Engine is in no swarm (compose works the same on a swarm-mode Engine). An Engine that is
+# already in a swarm, as a manager or a worker, is left as it is. Safe to run repeatedly.
+# SKIP_SWARM=1 leaves swarm mode alone.
 set -euo pipefail
 
 COMPOSE_VERSION="${COMPOSE_VERSION:-v2.40.3}"
@@ -76,4 +80,12 @@ if [ -z "$have" ] || [ "$have" = "dev" ]; then
 fi
 
 log "compose $(docker compose version --short) (wanted ${want} when built here)"
+
+swarm=$(docker info --format '{{.Swarm.LocalNodeState}}' 2>/dev/null || true)
+if [ "${SKIP_SWARM:-}" != 1 ] && [ "$swarm" = inactive ]; then
+  log "making this Engine a single-node swarm (docker swarm init --advertise-addr 127.0.0.1)"
+  docker swarm init --advertise-addr 127.0.0.1 >/dev/null
+  swarm=$(docker info --format '{{.Swarm.LocalNodeState}}')
+fi
+log "swarm: ${swarm:-unknown}"
 log "engine $(docker version --format '{{.Server.Version}}' 2>/dev/null)"

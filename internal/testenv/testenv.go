@@ -64,14 +64,15 @@ var (
 func BuildFixtureImage(t testing.TB) string {
 	t.Helper()
 	RequireDocker(t)
-	imageOnce.Do(func() { imageErr = buildFixture() })
+	imageOnce.Do(func() { imageErr = buildImage(FixtureImage) })
 	if imageErr != nil {
 		t.Fatalf("build fixture image: %v", imageErr)
 	}
 	return FixtureImage
 }
 
-func buildFixture() error {
+// buildImage builds the fixture program into a FROM scratch image tagged tag.
+func buildImage(tag string) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	dir, err := os.MkdirTemp("", "startsvc-fixture-")
@@ -90,7 +91,7 @@ func buildFixture() error {
 		return err
 	}
 	// The legacy builder needs nothing from a registry for FROM scratch.
-	img := exec.CommandContext(ctx, "docker", "build", "--quiet", "--tag", FixtureImage, dir)
+	img := exec.CommandContext(ctx, "docker", "build", "--quiet", "--tag", tag, dir)
 	img.Env = append(os.Environ(), "DOCKER_BUILDKIT=0")
 	if out, err := img.CombinedOutput(); err != nil {
 		return fmt.Errorf("docker build: %v\n%s", err, out)
@@ -108,11 +109,16 @@ func sourceDir() string {
 // the project, volumes included, when t ends.
 func ProjectName(t testing.TB) string {
 	t.Helper()
-	b := make([]byte, 4)
-	_, _ = rand.Read(b)
-	name := "sst-" + hex.EncodeToString(b)
+	name := uniqueName("sst-")
 	t.Cleanup(func() { RemoveProject(name) })
 	return name
+}
+
+// uniqueName is prefix and 8 random hex digits.
+func uniqueName(prefix string) string {
+	b := make([]byte, 4)
+	_, _ = rand.Read(b)
+	return prefix + hex.EncodeToString(b)
 }
 
 // RemoveProject removes every container, network and volume of a project.
