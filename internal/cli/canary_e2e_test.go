@@ -47,11 +47,21 @@ func canaryCommands(stack, leaky, exportFile string) map[string][]canaryRun {
 		"init":    {{args: []string{"init", "-v"}, code: -1}},
 		"prepare": {{args: []string{"prepare", "-v"}, code: 0}},
 		"down":    {{args: []string{"down", "-v"}, code: 0}},
+		// On the single-node swarm, once compose's project is down: deploy
+		// refuses to run beside it.
+		"deploy": {
+			{args: []string{"deploy", "-v", "--dry-run"}, code: 0},
+			{args: []string{"deploy", "-v", "--wait-timeout", "5m"}, code: 0},
+			{args: []string{"deploy", "-v", "--dry-run", "--json"}, code: 0},
+			{args: []string{"status", "-v", "--json"}, code: 0},
+			{args: []string{"deploy", "-v", "--rm"}, code: 0},
+		},
 	}
 }
 
-// canaryOrder runs commands that need the project up before down.
-var canaryOrder = []string{"prepare", "up", "plan", "status", "run", "export", "version", "config", "doctor", "migrate", "init", "down"}
+// canaryOrder runs commands that need the project up before down, and
+// deploy after down.
+var canaryOrder = []string{"prepare", "up", "plan", "status", "run", "export", "version", "config", "doctor", "migrate", "init", "down", "deploy"}
 
 // listedCommands are the commands startsvc's help lists.
 func listedCommands(t *testing.T) []string {
@@ -87,6 +97,7 @@ func listedCommands(t *testing.T) []string {
 // no .env.infisical is left.
 func TestCanaryValuesNeverLeak(t *testing.T) {
 	testenv.BuildFixtureImage(t)
+	testenv.RequireSwarm(t) // deploy runs on a single-node swarm
 	b := make([]byte, 6)
 	_, _ = rand.Read(b)
 	// Every canary holds marker, so that a value printed in part, escaped
@@ -129,6 +140,7 @@ func TestCanaryValuesNeverLeak(t *testing.T) {
 	tmp, cache := t.TempDir(), t.TempDir()
 	exportFile := filepath.Join(tmp, "exported.env")
 	project := testenv.ProjectName(t)
+	t.Cleanup(func() { testenv.RemoveStack(project) })
 	env := []string{"INFISICAL_API_URL=" + srv.URL, "INFISICAL_UNIVERSAL_AUTH_CLIENT_ID=canary-client-id",
 		"INFISICAL_UNIVERSAL_AUTH_CLIENT_SECRET=" + clientSecret, "INFISICAL_PROJECT_ID=proj-1",
 		"TMPDIR=" + tmp, "XDG_CACHE_HOME=" + cache}
@@ -160,6 +172,12 @@ func TestCanaryValuesNeverLeak(t *testing.T) {
 				t.Errorf("startsvc %s prints a canary value (shown as <canary>):\n%s", what, strings.Join(leaks, "\n"))
 			}
 			assertNoValues(t, r.out, tokenParts)
+			if run.args[0] == "deploy" && r.code == 0 && !slices.Contains(run.args, "--dry-run") && !slices.Contains(run.args, "--rm") {
+				if inspect, err := exec.Command("docker", "service", "inspect", project+"_app").Output(); err != nil ||
+					!strings.Contains(string(inspect), canary("api-token")) {
+					t.Errorf("after startsvc %s the canaries did not reach the service (%v), so their absence proves little", what, err)
+				}
+			}
 			if run.args[0] == "up" && r.code == 0 && !slices.Contains(run.args, "--dry-run") {
 				got, err := testenv.ContainerEnv(project, "app")
 				if err != nil {

@@ -10,6 +10,7 @@ import (
 	"github.com/startsvc/startsvc/internal/lock"
 	"github.com/startsvc/startsvc/internal/secrets"
 	"github.com/startsvc/startsvc/internal/stack"
+	"github.com/startsvc/startsvc/internal/swarm"
 )
 
 // Down stops and removes every container and network of the project whatever
@@ -72,8 +73,9 @@ func (l *Launcher) Down(ctx context.Context, volumes bool) (dryRun []string, err
 	return nil, nil
 }
 
-// Status is the state of every container of the project. It reads the Engine
-// only: no .env, compose file or Infisical is needed.
+// Status is the state of every container of the project, then, when the
+// Engine is a swarm manager, of every task of the stack deploy made of it.
+// It reads the Engine only: no .env, compose file or Infisical is needed.
 func (l *Launcher) Status(ctx context.Context) ([]health.ServiceStatus, error) {
 	engine, err := docker.Open(ctx, l.Env.Getenv)
 	if err != nil {
@@ -83,6 +85,14 @@ func (l *Launcher) Status(ctx context.Context) ([]health.ServiceStatus, error) {
 	st, err := health.Collect(ctx, engine.Client(), health.Scope{Project: l.Options.Project})
 	if err != nil {
 		return nil, exitcode.With(exitcode.Unavailable, err)
+	}
+	// A stack deployed on Docker Swarm (startsvc deploy) under the project's name.
+	if swarm.IsManager(ctx, engine.Client()) {
+		deployed, err := swarm.Collect(ctx, engine.Client(), l.Options.Project)
+		if err != nil {
+			return nil, exitcode.With(exitcode.Unavailable, err)
+		}
+		st = append(st, deployed...)
 	}
 	return st, nil
 }
