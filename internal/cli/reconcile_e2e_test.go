@@ -115,7 +115,7 @@ func TestReconcile(t *testing.T) {
 		t.Fatal(err)
 	}
 	r := run("plan")
-	if r.code != 5 || !planLine(r.out, "recreate", "web", "KEY_A (.env)") || strings.Count(r.out, "recreate") != 1 {
+	if r.code != 5 || !planLine(r.out, "recreate", "web", "KEY_A (.env)") || strings.Count(r.out, "\nrecreate ") != 1 {
 		t.Errorf("plan after a .env change exited %d, want 5 and web recreated for KEY_A:\n%s", r.code, r.out)
 	}
 	third := up()

@@ -20,6 +20,8 @@ package infisicaltest
 
 import (
 	"bufio"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -127,6 +129,7 @@ type Server struct {
 	failWrites     map[int]bool
 	seq            int
 	reqs           atomic.Int64
+	notModified    atomic.Int64 // listings answered 304
 
 	hanging   chan string
 	done      chan struct{}
@@ -264,6 +267,19 @@ func (s *Server) issueTokenLocked() string {
 	tok := fmt.Sprintf("eyJhbGciOiJIUzI1NiJ9.eyJ0ZXN0IjoiJ%06d.c2lnbmF0dXJl%06d", s.seq, s.seq)
 	s.tokens[tok] = true
 	return tok
+}
+
+// NotModified is how many listings were answered 304 Not Modified.
+func (s *Server) NotModified() int { return int(s.notModified.Load()) }
+
+// ExpireAllTokens makes every access token issued so far expired, as time
+// does: each is then answered 403 TokenError, and a new login is needed.
+func (s *Server) ExpireAllTokens() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for tok := range s.tokens {
+		s.tokens[tok] = false
+	}
 }
 
 // ExpireToken makes an access token expired: it is then answered 403 TokenError.
@@ -751,7 +767,29 @@ func (s *Server) list(w http.ResponseWriter, r *http.Request, projectParam, impo
 			})
 		}
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"secrets": out, "imports": imports})
+	body := map[string]any{"secrets": out, "imports": imports}
+	if projectParam == "workspaceId" && conditional(w, r, body) {
+		s.notModified.Add(1)
+		return
+	}
+	writeJSON(w, http.StatusOK, body)
+}
+
+// conditional gives the v3 listing an ETag, as the real server does, and
+// answers 304 with no body when the request's If-None-Match holds it.
+func conditional(w http.ResponseWriter, r *http.Request, body any) bool {
+	data, err := json.Marshal(body)
+	if err != nil {
+		return false
+	}
+	sum := sha256.Sum256(data)
+	etag := `W/"` + hex.EncodeToString(sum[:8]) + `"`
+	w.Header().Set("ETag", etag)
+	if r.Header.Get("If-None-Match") == etag {
+		w.WriteHeader(http.StatusNotModified)
+		return true
+	}
+	return false
 }
 
 // secretsJSON renders a folder's secrets as a listing does, in reverse key order.
