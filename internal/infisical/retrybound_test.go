@@ -97,3 +97,33 @@ func TestRateLimitWaitOverTheCallersBound(t *testing.T) {
 		t.Errorf("listing calls = %d, want 1", n)
 	}
 }
+
+// TestRateLimitWaitOfAWriteIsBounded: migrate's writes retry a 429 through
+// the same decision, so the same ceiling holds there.
+func TestRateLimitWaitOfAWriteIsBounded(t *testing.T) {
+	srv := fake(t, infisicaltest.V4)
+	srv.FailNext(infisicaltest.RouteCreateBatch, infisicaltest.RateLimited("5 minutes"))
+	c := newClient(t, settings(t, srv, infisical.FlagValues{}, universalAuth()),
+		infisical.Options{Timeout: time.Hour, MaxRetryWait: 30 * time.Minute})
+	ctx, cancel := context.WithTimeout(context.Background(), time.Hour)
+	defer cancel()
+	done := make(chan error, 1)
+	go func() {
+		_, err := c.CreateSecrets(ctx, writeTarget("/", 0), []infisical.Write{{Key: "A_TOKEN", Value: "tok-value-1"}})
+		done <- err
+	}()
+	var err error
+	select {
+	case err = <-done:
+	case <-time.After(30 * time.Second):
+		cancel()
+		<-done
+		t.Fatal("CreateSecrets still waiting after 30s: the wait the server asked for was not bounded")
+	}
+	if infisical.KindOf(err) != infisical.Unreachable || !strings.Contains(err.Error(), "waits at most 1m0s") {
+		t.Fatalf("err = %s, want Unreachable saying startsvc waits at most 1m0s", show(err))
+	}
+	if n := srv.Calls(infisicaltest.RouteCreateBatch); n != 1 {
+		t.Errorf("create calls = %d, want 1", n)
+	}
+}
