@@ -96,7 +96,7 @@ func TestUsagef(t *testing.T) {
 func TestCodesAreTheDocumentedOnes(t *testing.T) {
 	for name, c := range map[string][2]int{
 		"OK": {OK, 0}, "Failure": {Failure, 1}, "Usage": {Usage, 2}, "Unavailable": {Unavailable, 3},
-		"Infisical": {Infisical, 4}, "Interrupted": {Interrupted, 130},
+		"Infisical": {Infisical, 4}, "Pending": {Pending, 5}, "Interrupted": {Interrupted, 130},
 	} {
 		if c[0] != c[1] {
 			t.Errorf("%s = %d, documented as %d", name, c[0], c[1])
