@@ -27,6 +27,9 @@ const (
 	DefaultMaxBodyBytes = 16 << 20
 	DefaultMaxRetries   = 2
 	DefaultRetryBackoff = 250 * time.Millisecond
+	// DefaultMaxRetryWait is also the ceiling of MaxRetryWait: a stock
+	// server's rate-limit window is a minute, and a caller's long time bound
+	// must not turn "try again in 5 minutes" into a 5-minute sleep.
 	DefaultMaxRetryWait = time.Minute
 	// DefaultTimeout bounds a call whose context has no deadline.
 	DefaultTimeout = 30 * time.Second
@@ -47,7 +50,8 @@ type Options struct {
 	// RetryBackoff is the first wait before retrying a 5xx (doubling after each)
 	// or a 429 that names no wait (twice as long).
 	RetryBackoff time.Duration
-	// MaxRetryWait is the longest wait a 429 answer may impose before a retry.
+	// MaxRetryWait is the longest wait a 429 answer may impose before a retry;
+	// zero or more than DefaultMaxRetryWait means DefaultMaxRetryWait.
 	MaxRetryWait time.Duration
 	// Timeout bounds each method when its context has no deadline.
 	Timeout time.Duration
@@ -119,7 +123,7 @@ func NewClient(s Settings, o Options) (*Client, error) {
 	if o.RetryBackoff <= 0 {
 		o.RetryBackoff = DefaultRetryBackoff
 	}
-	if o.MaxRetryWait <= 0 {
+	if o.MaxRetryWait <= 0 || o.MaxRetryWait > DefaultMaxRetryWait {
 		o.MaxRetryWait = DefaultMaxRetryWait
 	}
 	if o.Timeout <= 0 {

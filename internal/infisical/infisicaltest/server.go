@@ -117,6 +117,7 @@ type Server struct {
 	mu             sync.Mutex
 	mode           Mode
 	oldLoginErrors bool
+	pathNotFound   bool
 	identities     map[string]string // client id → client secret
 	tokens         map[string]bool   // access token → still valid
 	service        map[string]serviceToken
@@ -246,6 +247,15 @@ func (s *Server) SetOldLoginErrors(on bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.oldLoginErrors = on
+}
+
+// SetPathNotFound makes both listing routes answer an unknown environment or
+// folder as a 2026 server does — 404 SecretPathNotFound naming the folder and
+// the environment — instead of with an empty list.
+func (s *Server) SetPathNotFound(on bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.pathNotFound = on
 }
 
 // AddIdentity registers a machine identity's universal-auth credentials.
@@ -729,6 +739,11 @@ func (s *Server) list(w http.ResponseWriter, r *http.Request, projectParam, impo
 	proj, ok := s.projects[projectID]
 	if !ok {
 		s.writeError(w, http.StatusNotFound, "NotFound", fmt.Sprintf("Project with ID '%s' not found", projectID))
+		return
+	}
+	if s.pathNotFound && s.folderLocked(projectID, env, base, false) == nil {
+		s.writeError(w, http.StatusNotFound, "SecretPathNotFound",
+			fmt.Sprintf("Folder with path '%s' in environment '%s' was not found", base, env))
 		return
 	}
 	e, ok := proj.envs[env]
