@@ -147,3 +147,80 @@ func TestEngineWithoutCommandLine(t *testing.T) {
 		t.Errorf("status after down: %d services (%v)", len(st), err)
 	}
 }
+
+// TestComposeAgreesWithThePlan: issue 10 — compose's own comparison (its
+// config-hash label) agrees with startsvc's plan: after an up, compose would
+// recreate nothing that startsvc keeps; after a change, both pick the same
+// service. Compose is asked with --dry-run, with the same files (the
+// generated overlay included) and env file startsvc gives it.
+func TestComposeAgreesWithThePlan(t *testing.T) {
+	testenv.BuildFixtureImage(t)
+	dir := t.TempDir()
+	file := "services:\n" +
+		"  one:\n    image: " + testenv.FixtureImage + "\n    environment: {A: \"${A}\"}\n" +
+		"  two:\n    image: " + testenv.FixtureImage + "\n    environment: {B: \"${B}\"}\n    ports: [\"8080\"]\n"
+	write := func(name, data string) {
+		t.Helper()
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(data), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("compose.yaml", file)
+	write(".env", "A=first\nB=first\n")
+	project := testenv.ProjectName(t)
+	ctx := context.Background()
+	l := newLauncher(t, dir, project, &events{})
+	s, err := l.Preflight(ctx, launch.Checks{Lock: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Up(ctx); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+
+	// composeWould lists the services compose's dry run would recreate.
+	composeWould := func(s *launch.Stack) []string {
+		t.Helper()
+		args := []string{"compose", "--project-name", project, "--project-directory", dir}
+		for _, f := range s.Files() {
+			args = append(args, "--file", f)
+		}
+		args = append(args, "--env-file", filepath.Join(dir, ".env"), "--dry-run", "up", "--detach", "--pull", "never")
+		out, err := exec.Command("docker", args...).CombinedOutput()
+		if err != nil {
+			t.Fatalf("docker compose --dry-run up: %v\n%s", err, out)
+		}
+		var svcs []string
+		for _, line := range strings.Split(string(out), "\n") {
+			if strings.HasSuffix(strings.TrimSpace(line), " Recreate") {
+				for _, name := range []string{"one", "two"} {
+					if strings.Contains(line, project+"-"+name+"-1") {
+						svcs = append(svcs, name)
+					}
+				}
+			}
+		}
+		return svcs
+	}
+	for _, tc := range []struct{ env, want string }{
+		{"A=first\nB=first\n", ""},
+		{"A=first\nB=second\n", "two"},
+	} {
+		write(".env", tc.env)
+		s, err := l.Preflight(ctx, launch.Checks{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		plan, err := s.Plan(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ours := strings.Join(plan.Services(launch.Recreate), ",")
+		theirs := strings.Join(composeWould(s), ",")
+		s.Close()
+		if ours != tc.want || theirs != tc.want {
+			t.Errorf("with %q: startsvc would recreate [%s], compose [%s]; want [%s] from both", tc.env, ours, theirs, tc.want)
+		}
+	}
+}

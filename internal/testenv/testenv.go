@@ -8,6 +8,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
@@ -18,6 +19,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -71,10 +73,38 @@ func BuildFixtureImage(t testing.TB) string {
 	return FixtureImage
 }
 
-// buildImage builds the fixture program into a FROM scratch image tagged tag.
+// fixtureLabel carries a hash of the fixture's source on the image, so that a
+// test binary reuses an image another one built from the same source instead
+// of building it again: a rebuild gives the tag a new image ID, and startsvc
+// rightly recreates the containers of a project whose image changed — which
+// would upset another package's tests running meanwhile.
+const fixtureLabel = "startsvc.fixture.source"
+
+// buildImage builds the fixture program into a FROM scratch image tagged
+// tag, unless the image of that tag was built from the same source.
 func buildImage(tag string) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
+	src, err := os.ReadFile(filepath.Join(sourceDir(), "fixture", "main.go"))
+	if err != nil {
+		return err
+	}
+	sum := sha256.Sum256(append(src, runtime.Version()...))
+	hash := hex.EncodeToString(sum[:12])
+	// One build at a time across the test binaries of this machine.
+	lf, err := os.OpenFile(filepath.Join(os.TempDir(), "startsvc-fixture.lock"), os.O_CREATE|os.O_RDWR, 0o600)
+	if err != nil {
+		return err
+	}
+	defer lf.Close()
+	if err := syscall.Flock(int(lf.Fd()), syscall.LOCK_EX); err != nil {
+		return err
+	}
+	defer syscall.Flock(int(lf.Fd()), syscall.LOCK_UN)
+	out, err := exec.CommandContext(ctx, "docker", "image", "inspect", "--format", `{{index .Config.Labels "`+fixtureLabel+`"}}`, tag).Output()
+	if err == nil && strings.TrimSpace(string(out)) == hash {
+		return nil
+	}
 	dir, err := os.MkdirTemp("", "startsvc-fixture-")
 	if err != nil {
 		return err
@@ -91,7 +121,7 @@ func buildImage(tag string) error {
 		return err
 	}
 	// The legacy builder needs nothing from a registry for FROM scratch.
-	img := exec.CommandContext(ctx, "docker", "build", "--quiet", "--tag", tag, dir)
+	img := exec.CommandContext(ctx, "docker", "build", "--quiet", "--label", fixtureLabel+"="+hash, "--tag", tag, dir)
 	img.Env = append(os.Environ(), "DOCKER_BUILDKIT=0")
 	if out, err := img.CombinedOutput(); err != nil {
 		return fmt.Errorf("docker build: %v\n%s", err, out)
