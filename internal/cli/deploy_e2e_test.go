@@ -197,7 +197,10 @@ func TestDeployOnSwarm(t *testing.T) {
 	// status shows the deployed stack.
 	r = startsvc(t, env, "status", "-p", project)
 	if r.code != 0 || !strings.Contains(r.out, "db") || !strings.Contains(r.out, "healthy") || !strings.Contains(r.out, "worker") {
-		t.Errorf("status exited %d:\n%s", r.code, r.out)
+		t.Errorf("status exited %d:\n%s", r.code, hideMarker(r.out, marker))
+	}
+	if leaks := leakedLines(r.out, marker); len(leaks) > 0 {
+		t.Errorf("status prints a value (shown as <canary>):\n%s", strings.Join(leaks, "\n"))
 	}
 
 	// 3. deploy --rm removes the stack and its secrets.
