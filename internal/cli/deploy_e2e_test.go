@@ -162,6 +162,7 @@ func TestDeployOnSwarm(t *testing.T) {
 	if len(secretsBefore) != 1 || !strings.HasPrefix(secretsBefore[0], project+"_DB_PASSWORD_") {
 		t.Fatalf("the stack's secrets: %v, want one %s_DB_PASSWORD_<hash>", secretsBefore, project)
 	}
+	t.Logf("deploy: exit 0 in %s; secret %s; %d bytes read back from the task", r.duration.Round(time.Second), secretsBefore[0], len(first))
 
 	// 2. Rotate: only db rolls; the old secret goes.
 	keep := map[string][2]string{}
@@ -193,6 +194,8 @@ func TestDeployOnSwarm(t *testing.T) {
 	if len(secretsAfter) != 1 || secretsAfter[0] == secretsBefore[0] || !strings.HasPrefix(secretsAfter[0], project+"_DB_PASSWORD_") {
 		t.Errorf("the stack's secrets after the rotation: %v, before %v: want the new one alone", secretsAfter, secretsBefore)
 	}
+	t.Logf("rotation: exit 0 in %s; db task %.12s → %.12s; app and worker (task, version) kept: %v; secrets %v → %v",
+		r.duration.Round(time.Second), dbTask, runningTask(t, project+"_db"), keep, secretsBefore, secretsAfter)
 
 	// status shows the deployed stack.
 	r = startsvc(t, env, "status", "-p", project)
