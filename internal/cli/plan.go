@@ -145,7 +145,9 @@ func preflight(ctx context.Context, d *deps, g *globalOptions, po preflightOptio
 	}
 	// Infisical may run inside this stack: load with .env alone, required
 	// variables it may supply standing in, and see whether its stage comes first.
-	if err := p.mergeVariables(d, g, nil); err != nil {
+	early := snapshotPolicy(d, g).Early(p.settings)
+	early.Tell(g.ui.Warn, g.ui.Info, g.ui.Detail)
+	if err := p.mergeVariables(d, g, early.Values); err != nil {
 		return nil, err
 	}
 	if err := p.loadProject(ctx, d, g, po, true); err != nil {
@@ -182,7 +184,7 @@ func (p *plan) resolveSettings(d *deps, g *globalOptions) error {
 		return exitcode.With(exitcode.Usage, err)
 	}
 	p.settings = s
-	p.inStack = s.Configured() && stack.InfisicalInStack(p.layout, s.SiteURL)
+	p.inStack = s.Configured() && !g.Offline && stack.InfisicalInStack(p.layout, s.SiteURL)
 	return nil
 }
 
@@ -247,7 +249,7 @@ func (p *plan) fetchSecrets(ctx context.Context, d *deps, g *globalOptions) erro
 	if err != nil {
 		return err
 	}
-	if len(remote) == 0 && len(p.placeholders) == 0 {
+	if len(remote) == 0 && len(p.placeholders) == 0 && p.resolved.FromRemoteCount() == 0 {
 		return nil
 	}
 	if err := p.mergeVariables(d, g, remote); err != nil {
@@ -474,9 +476,10 @@ func explainLoadError(err error, dir string, files []string) error {
 
 // fetchRemote applies the Infisical policy: skipped or not configured means
 // the env file alone (said once); unreachable means a warning naming the cause
-// and the env file; a configuration error (bad credentials, no access, unknown
-// project, environment or path) is exit 4, as is every fallback under
-// --require-infisical. The whole phase is bounded by --infisical-timeout.
+// and the snapshot of the last fetch (snapshot.Policy), else the env file; a
+// configuration error (bad credentials, no access, unknown project, environment
+// or path) is exit 4, as is every fallback under --require-infisical. The whole
+// phase is bounded by --infisical-timeout.
 func (p *plan) fetchRemote(ctx context.Context, d *deps, g *globalOptions) (map[string]string, error) {
 	envName := filepath.Base(p.envFile)
 	if g.SkipInfisical {
@@ -493,13 +496,19 @@ func (p *plan) fetchRemote(ctx context.Context, d *deps, g *globalOptions) (map[
 		Notify: func(msg string) { g.ui.Warn("%s", msg) },
 	})
 	var vals map[string]string
-	if err == nil {
+	if err == nil && !g.Offline {
 		fctx, cancel := context.WithTimeout(ctx, g.InfisicalTimeout)
 		vals, err = src.Fetch(fctx)
 		cancel()
 	}
 	if cause := context.Cause(ctx); cause != nil {
 		return nil, cause
+	}
+	dec := snapshotPolicy(d, g).Fallback(settings, vals, err)
+	dec.Tell(g.ui.Warn, g.ui.Info, g.ui.Detail)
+	if dec.Use || dec.Err != nil {
+		g.redactor.Add(slices.Collect(maps.Values(dec.Values))...)
+		return dec.Values, dec.Err
 	}
 	if err == nil {
 		g.redactor.Add(slices.Collect(maps.Values(vals))...)

@@ -19,6 +19,7 @@ import (
 	"github.com/startsvc/startsvc/internal/compose"
 	"github.com/startsvc/startsvc/internal/exitcode"
 	"github.com/startsvc/startsvc/internal/secrets"
+	"github.com/startsvc/startsvc/internal/snapshot"
 	"github.com/startsvc/startsvc/internal/ui"
 )
 
@@ -59,12 +60,13 @@ type deps struct {
 	lookPath compose.LookPath
 	output   compose.Output
 	command  func(ctx context.Context, name string, args ...string) *exec.Cmd
+	now      func() time.Time
 }
 
 // Main runs startsvc with env and returns the process exit code. It prints
 // errors itself; nothing below it exits the process.
 func Main(ctx context.Context, env Env) (code int) {
-	d := &deps{env: env, lookPath: exec.LookPath, output: compose.ExecOutput, command: exec.CommandContext}
+	d := &deps{env: env, lookPath: exec.LookPath, output: compose.ExecOutput, command: exec.CommandContext, now: time.Now}
 	g := &globalOptions{}
 	root := newRoot(d, g)
 	root.SetArgs(env.Args)
@@ -121,6 +123,8 @@ type globalOptions struct {
 	SecretsVia       string
 	Recursive        bool
 	InfisicalTimeout time.Duration
+	Offline          bool
+	MaxStale         time.Duration
 
 	DryRun      bool
 	WaitTimeout time.Duration
@@ -141,7 +145,8 @@ const exitCodesHelp = `Exit codes:
   2    usage or configuration error (bad flag, unknown profile, invalid compose file
        or .env, missing required variable); nothing was changed
   3    Docker Engine or compose unavailable
-  4    Infisical error that is not a fallback case, or any fallback under --require-infisical
+  4    Infisical error that is not a fallback case, any fallback under --require-infisical,
+       or --offline without a usable snapshot
   130  interrupted (SIGINT or SIGTERM)`
 
 func newRoot(d *deps, g *globalOptions) *cobra.Command {
@@ -182,7 +187,7 @@ shell environment < .env < Infisical.`,
 	root.SetHelpTemplate(root.HelpTemplate() + "\n" + exitCodesHelp + "\n")
 	root.SetVersionTemplate("startsvc {{.Version}}\n")
 	addGlobalFlags(root.PersistentFlags(), g, d.env)
-	root.AddCommand(newUpCmd(d, g), newDownCmd(d, g), newExportCmd(d, g), newRunCmd(d, g), newStatusCmd(d, g), newVersionCmd(d, g), newInitCmd(d, g), newPrepareCmd(d, g), newConfigCmd(d, g), newDoctorCmd(d, g), newMigrateCmd(d, g))
+	root.AddCommand(newUpCmd(d, g), newDownCmd(d, g), newExportCmd(d, g), newRunCmd(d, g), newStatusCmd(d, g), newVersionCmd(d, g), newInitCmd(d, g), newPrepareCmd(d, g), newConfigCmd(d, g), newDoctorCmd(d, g), newMigrateCmd(d, g), newSnapshotCmd(d, g))
 	root.CompletionOptions.HiddenDefaultCmd = true
 	return root
 }
@@ -207,6 +212,8 @@ func addGlobalFlags(fs *pflag.FlagSet, g *globalOptions, env Env) {
 	fs.StringVar(&g.SecretPath, "secret-path", "", "Infisical folder to read secrets from (default /)")
 	fs.BoolVar(&g.Recursive, "recursive", false, "also read the folders below --secret-path")
 	fs.DurationVar(&g.InfisicalTimeout, "infisical-timeout", 8*time.Second, "bound on the whole Infisical phase (login, listing, retries)")
+	fs.BoolVar(&g.Offline, "offline", false, "use the encrypted snapshot of the last fetch without contacting Infisical")
+	fs.DurationVar(&g.MaxStale, "max-stale", snapshot.DefaultMaxStale, "oldest snapshot of Infisical's secrets used when it is unreachable, or with --offline")
 	fs.StringVar(&g.SecretsVia, "secrets-via", string(secrets.ViaFile), "how secrets reach compose: file (a 0600 env file removed after use) or env (process environment, nothing on disk)")
 	fs.BoolVar(&g.DryRun, "dry-run", false, "print the compose commands that would run, and change nothing")
 	fs.DurationVar(&g.WaitTimeout, "wait-timeout", 5*time.Minute, "how long to wait for services to be ready")
@@ -243,6 +250,12 @@ func (g *globalOptions) validate() error {
 	}
 	if g.SkipInfisical && g.RequireInfisical {
 		return exitcode.Usagef("--skip-infisical and --require-infisical contradict each other")
+	}
+	if g.Offline && (g.SkipInfisical || g.RequireInfisical) {
+		return exitcode.Usagef("--offline uses the snapshot of Infisical's secrets: it contradicts --skip-infisical and --require-infisical")
+	}
+	if g.MaxStale <= 0 {
+		return exitcode.Usagef("--max-stale must be positive")
 	}
 	if g.InfisicalTimeout <= 0 {
 		return exitcode.Usagef("--infisical-timeout must be positive")

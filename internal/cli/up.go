@@ -115,6 +115,9 @@ func runUp(ctx context.Context, d *deps, o *upOptions) (err error) {
 		}
 	}()
 	handover := func() error {
+		if err := remove(); err != nil { // the file of the stages before the fetch, if any
+			return err
+		}
 		envFile, rm, err := p.handover(g, false)
 		if err != nil {
 			return err
