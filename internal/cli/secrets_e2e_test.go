@@ -82,7 +82,8 @@ type result struct {
 func startsvc(t *testing.T, env []string, args ...string) result {
 	t.Helper()
 	cmd := exec.Command(testenv.StartsvcBinary(t), args...)
-	cmd.Env = append(os.Environ(), env...)
+	// Snapshots go to a state directory of the test's own unless env names one.
+	cmd.Env = append(append(os.Environ(), "XDG_STATE_HOME="+t.TempDir()), env...)
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	start := time.Now()
