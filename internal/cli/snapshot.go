@@ -44,20 +44,27 @@ checked when it is opened. --json prints {"directory", "max_stale",
 "auth", "fetched_at", "age_seconds", "keys", "state", "error"}]}; state is
 usable, expired or unreadable.`,
 		Example: `  startsvc snapshot
-  startsvc snapshot --json
+  startsvc snapshot list --json
   startsvc snapshot delete 3fa9c2d1e0b4
   startsvc snapshot delete --all`,
 		Args: g.noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return runSnapshotList(d, o) },
 	}
 	cmd.Flags().BoolVar(&o.json, "json", false, "print a JSON document (shape above) instead of a table")
+	list := &cobra.Command{
+		Use:   "list",
+		Short: "List the snapshots (the same as 'startsvc snapshot')",
+		Args:  g.noArgs,
+		RunE:  func(cmd *cobra.Command, _ []string) error { return runSnapshotList(d, o) },
+	}
+	list.Flags().BoolVar(&o.json, "json", false, "print a JSON document instead of a table")
 	del := &cobra.Command{
 		Use:   "delete [ID…] [--all]",
 		Short: "Delete snapshots by ID (as listed; a prefix of 4 characters or more will do), or all of them",
 		RunE:  func(cmd *cobra.Command, args []string) error { return runSnapshotDelete(d, o, args) },
 	}
 	del.Flags().BoolVar(&o.all, "all", false, "delete every snapshot")
-	cmd.AddCommand(del)
+	cmd.AddCommand(list, del)
 	return cmd
 }
 

@@ -2,6 +2,7 @@ package cli_test
 
 import (
 	"bytes"
+	"encoding/base64"
 	"encoding/json"
 	"io/fs"
 	"maps"
@@ -108,7 +109,7 @@ func TestSnapshotCoversUnreachableInfisical(t *testing.T) {
 				override string
 			}{
 				{name: "fresh", age: 2*time.Hour + 10*time.Minute, override: "override-from-snapshot",
-					say: regexp.MustCompile(`WARNING: Infisical is unreachable, using the snapshot of its secrets taken 2h1\dm ago \(\d+ secrets, [^;]+; --max-stale 72h\): `)},
+					say: regexp.MustCompile(`WARNING: Infisical is unreachable, using the snapshot of its secrets taken 2h\d\dm ago \(\d+ secrets, [^;]+; --max-stale 72h\): `)},
 				{name: "expired", age: 100 * time.Hour, override: "override-from-dotenv",
 					say: regexp.MustCompile(`(?s)WARNING: the snapshot of Infisical's secrets was taken 4d04h ago, longer than --max-stale 72h: expired, not used.*` +
 						`WARNING: Infisical is unreachable, falling back to \.env: `)},
@@ -119,7 +120,16 @@ func TestSnapshotCoversUnreachableInfisical(t *testing.T) {
 				seedSnapshot(t, state, stack, env, values, c.age)
 				project := testenv.ProjectName(t)
 				r := startsvc(t, env, "up", "-C", stack, "-p", project, "--infisical-timeout", faultTimeout)
-				checkFaultRun(t, r, 0, stack)
+				// A whole up, containers included, on a machine that may be
+				// busy: no bound on its duration here (TestInfisicalFaults
+				// bounds the Infisical phase).
+				if r.code != 0 {
+					t.Fatalf("%s snapshot: exit %d, want 0:\n%s", c.name, r.code, r.out)
+				}
+				assertNoValues(t, r.out, faultValues)
+				if _, err := os.Stat(filepath.Join(stack, secrets.FileName)); !os.IsNotExist(err) {
+					t.Errorf("%s is left in the stack directory", secrets.FileName)
+				}
 				if !c.say.MatchString(r.out) || !cause.MatchString(r.out) {
 					t.Errorf("%s snapshot: the output does not say %q naming the cause (%s):\n%s", c.name, c.say, f.cause, r.out)
 				}
@@ -327,9 +337,12 @@ func TestAlteredOrForeignSnapshotIsRefused(t *testing.T) {
 				if err := json.Unmarshal(data, &f); err != nil {
 					t.Fatal(err)
 				}
-				ct := []byte(f["ciphertext"].(string))
+				ct, err := base64.StdEncoding.DecodeString(f["ciphertext"].(string))
+				if err != nil {
+					t.Fatal(err)
+				}
 				ct[len(ct)/2] ^= 0x01
-				f["ciphertext"] = string(ct)
+				f["ciphertext"] = base64.StdEncoding.EncodeToString(ct)
 				data, _ = json.Marshal(f)
 				if err := os.WriteFile(file, data, 0o600); err != nil {
 					t.Fatal(err)
@@ -419,7 +432,7 @@ func TestInStackStartsWithTheSnapshot(t *testing.T) {
 	if r.code != 0 {
 		t.Fatalf("up exited %d:\n%s", r.code, r.out)
 	}
-	said := strings.Index(r.out, "until the in-stack Infisical answers, compose gets the snapshot of its secrets taken 3h ago")
+	said := strings.Index(r.out, "until the in-stack Infisical answers, compose gets the snapshot of its secrets taken 3h")
 	first := strings.Index(r.out, "stage 1/2 secrets")
 	fetched := strings.Index(r.out, "secrets from Infisical")
 	second := strings.Index(r.out, "stage 2/2 apps")
@@ -482,7 +495,7 @@ func TestSnapshotCommand(t *testing.T) {
 		t.Fatalf("snapshot exited %d:\n%s", r.code, r.out)
 	}
 	rows := map[string]*regexp.Regexp{
-		"fresh":      regexp.MustCompile(`(?m)^[0-9a-f]{12}\s+https://infisical\.example\s+proj-1\s+dev\s+/\s+1h30m\s+` + strconv.Itoa(len(values)) + `\s+usable$`),
+		"fresh":      regexp.MustCompile(`(?m)^[0-9a-f]{12}\s+https://infisical\.example\s+proj-1\s+dev\s+/\s+1h3\dm\s+` + strconv.Itoa(len(values)) + `\s+usable$`),
 		"expired":    regexp.MustCompile(`(?m)^[0-9a-f]{12}\s+https://infisical\.example\s+proj-staging\s+dev\s+/\s+4d04h\s+1\s+expired$`),
 		"unreadable": regexp.MustCompile(`(?m)^00badf00d\s+(-\s+){6}unreadable: `),
 	}
@@ -493,7 +506,10 @@ func TestSnapshotCommand(t *testing.T) {
 	}
 	assertNoValues(t, r.out, hidden)
 
-	r = startsvc(t, env, "snapshot", "--json")
+	if l := startsvc(t, env, "snapshot", "list"); l.out != r.out {
+		t.Errorf("snapshot list differs from snapshot:\n%s", l.out)
+	}
+	r = startsvc(t, env, "snapshot", "list", "--json")
 	var doc struct {
 		Directory string `json:"directory"`
 		Snapshots []struct {

@@ -2,6 +2,7 @@ package snapshot
 
 import (
 	"bytes"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"os"
@@ -164,9 +165,12 @@ func TestRefusals(t *testing.T) {
 	}{
 		{name: "a ciphertext byte flipped", say: "does not decrypt", spoil: func(t *testing.T, st *Store, path string) infisical.Settings {
 			edit(t, path, func(f map[string]any) {
-				ct := []byte(f["ciphertext"].(string))
+				ct, err := base64.StdEncoding.DecodeString(f["ciphertext"].(string))
+				if err != nil {
+					t.Fatal(err)
+				}
 				ct[10] ^= 1
-				f["ciphertext"] = string(ct)
+				f["ciphertext"] = base64.StdEncoding.EncodeToString(ct)
 			})
 			return universal(clientSecret)
 		}},
