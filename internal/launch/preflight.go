@@ -180,9 +180,12 @@ func (l *Launcher) Preflight(ctx context.Context, c Checks) (_ *Stack, err error
 		}
 		return s, s.planStages()
 	}
-	// Infisical may run inside this stack: load with .env alone, required
-	// variables it may supply standing in, and see whether its stage comes first.
-	if err := s.mergeVariables(nil); err != nil {
+	// Infisical may run inside this stack: load with .env alone (and the
+	// snapshot of the last fetch, when there is one), required variables it
+	// may supply standing in, and see whether its stage comes first.
+	early := l.snapshots(s.strict).Early(s.settings)
+	early.Tell(l.Report.Warn, l.Report.Info, l.Report.Detail)
+	if err := s.mergeVariables(early.Values); err != nil {
 		return nil, err
 	}
 	if err := s.loadProject(ctx, c, true); err != nil {
@@ -220,7 +223,7 @@ func (s *Stack) resolveSettings() error {
 		return exitcode.With(exitcode.Usage, err)
 	}
 	s.settings = st
-	s.inStack = st.Configured() && stack.InfisicalInStack(s.Layout, st.SiteURL)
+	s.inStack = st.Configured() && !o.Offline && stack.InfisicalInStack(s.Layout, st.SiteURL)
 	return nil
 }
 
@@ -285,7 +288,7 @@ func (s *Stack) fetchSecrets(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if len(remote) == 0 && len(s.placeholders) == 0 {
+	if len(remote) == 0 && len(s.placeholders) == 0 && s.resolved.FromRemoteCount() == 0 {
 		return nil
 	}
 	if err := s.mergeVariables(remote); err != nil {
