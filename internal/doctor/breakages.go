@@ -129,7 +129,7 @@ func (r *run) checkLogflare() {
 	if len(unset) > 0 {
 		r.fail(CheckLogflare, exitcode.Failure,
 			fmt.Sprintf("%s %s not set: Supabase's vector turns unhealthy and the logs stay empty", list(unset), plural(len(unset), "is", "are")),
-			"set "+plural(len(unset), "it", "them")+" in .env to random strings (startsvc init generates them)")
+			"set "+plural(len(unset), "it", "them")+" in .env to long random strings, different from each other")
 		return
 	}
 	r.ok(CheckLogflare, list(used)+" "+plural(len(used), "is", "are")+" set", "")
