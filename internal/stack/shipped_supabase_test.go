@@ -108,3 +108,63 @@ func TestStandInServices(t *testing.T) {
 		}
 	}
 }
+
+// ruled loads the shipped stack for an environment with every profile and sets
+// each service's ports to what the environment's port rule makes of them, as
+// the overlay startsvc generates from the rule does.
+func ruled(t *testing.T, dir, environment string) map[string][]string {
+	t.Helper()
+	_, p := load(t, dir, environment, initEnv(t, dir), "*")
+	r, err := stack.PortRuleOf(p.Project)
+	if err != nil || r == nil {
+		t.Fatalf("%s: port rule %v, err %v; the override file must declare %s", environment, r, err, stack.PortsExtension)
+	}
+	base := serviceNames(t, filepath.Join(repoRoot, stack.BaseFile))
+	for _, e := range r.Except {
+		if !slices.Contains(base, e) {
+			t.Errorf("%s: the rule excepts %q, which is not a service of %s: a Supabase release could rename it", environment, e, stack.BaseFile)
+		}
+	}
+	changes := r.Apply(p.Project)
+	out := map[string][]string{}
+	for name, s := range p.Services {
+		if ports, ok := changes[name]; ok {
+			s.Ports = ports
+		}
+		if ps := published(s); len(ps) > 0 {
+			out[name] = ps
+		}
+	}
+	return out
+}
+
+func TestShippedPortRulePrivate(t *testing.T) {
+	dir := copyStack(t)
+	got := ruled(t, dir, "private")
+	for name, ports := range got {
+		for _, p := range ports {
+			if name == "caddy" {
+				continue
+			}
+			if !strings.HasPrefix(p, "127.0.0.1:") {
+				t.Errorf("%s publishes %s, not on 127.0.0.1", name, p)
+			}
+		}
+	}
+	if c := got["caddy"]; !slices.Equal(c, []string{":443->443", ":80->80"}) {
+		t.Errorf("caddy publishes %v, want 80 and 443 on every interface", c)
+	}
+	for _, name := range []string{"kong", "supavisor", "n8n"} {
+		if len(got[name]) == 0 {
+			t.Errorf("%s publishes nothing in private", name)
+		}
+	}
+}
+
+func TestShippedPortRulePublic(t *testing.T) {
+	dir := copyStack(t)
+	got := ruled(t, dir, "public")
+	if len(got) != 1 || !slices.Equal(got["caddy"], []string{":443->443", ":80->80"}) {
+		t.Errorf("public publishes %v, want only caddy's 80 and 443", got)
+	}
+}
