@@ -31,7 +31,7 @@ import (
 const repoRoot = "../.."
 
 // shippedPaths are what a stack directory of the default stack consists of.
-var shippedPaths = []string{"stages.yml", "compose", "profiles", "Caddyfile", "searxng/settings-base.yml", ".env.example"}
+var shippedPaths = []string{"stages.yml", "compose", "profiles", "Caddyfile", "caddy-addon", "searxng/settings-base.yml", ".env.example"}
 
 // notReferenced lists variables .env.example may carry although no compose
 // file (ours or the Supabase stand-in) references them, each with the reason.
@@ -465,7 +465,11 @@ func TestShippedBindMounts(t *testing.T) {
 	}
 }
 
-// The same files through the real compose CLI, when it is installed.
+// The same files through the real compose CLI, when it is installed, for each
+// environment and each startsvc profile: compose's config, like its up, insists
+// that the services it selects have distinct container names, and the three
+// Ollama variants share one, so they are checked a profile at a time, as
+// startsvc runs them.
 func TestShippedWithComposeCLI(t *testing.T) {
 	if err := exec.Command("docker", "compose", "version").Run(); err != nil {
 		if os.Getenv("CI") != "" {
@@ -475,8 +479,12 @@ func TestShippedWithComposeCLI(t *testing.T) {
 	}
 	dir := copyStack(t)
 	initEnv(t, dir)
-	for _, environment := range []string{"private", "public"} {
-		t.Run(environment, func(t *testing.T) {
+	for _, run := range []struct{ environment, profile string }{
+		{"private", "cpu"}, {"private", "gpu-nvidia"}, {"private", "gpu-amd"}, {"private", "none"},
+		{"public", "cpu"}, {"public", "gpu-nvidia"}, {"public", "gpu-amd"}, {"public", "none"},
+	} {
+		environment := run.environment
+		t.Run(environment+"/"+run.profile, func(t *testing.T) {
 			l, err := stack.Open(dir, nil, environment)
 			if err != nil {
 				t.Fatal(err)
@@ -485,7 +493,11 @@ func TestShippedWithComposeCLI(t *testing.T) {
 			for _, f := range l.Files {
 				args = append(args, "--file", f)
 			}
-			args = append(args, "--env-file", filepath.Join(dir, ".env"), "--profile", "*", "config", "--format", "json")
+			args = append(args, "--env-file", filepath.Join(dir, ".env"))
+			for _, p := range l.Profiles[run.profile].Compose {
+				args = append(args, "--profile", p)
+			}
+			args = append(args, "config", "--format", "json")
 			cmd := exec.Command("docker", args...)
 			cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME")}
 			var stderr bytes.Buffer
