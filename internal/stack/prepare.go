@@ -147,18 +147,25 @@ func Prepare(ctx context.Context, dir string, opts PrepareOptions) (*Prepared, e
 // UsesSupabase reports whether the stack's base compose file includes
 // supabase/docker/docker-compose.yml.
 func UsesSupabase(dir string) (bool, error) {
-	data, err := os.ReadFile(filepath.Join(dir, filepath.FromSlash(BaseFile)))
+	return includesSupabase(filepath.Join(dir, filepath.FromSlash(BaseFile)), BaseFile)
+}
+
+// includesSupabase reports whether the compose file at path includes
+// supabase/docker/docker-compose.yml (relative to the project directory); a
+// missing file does not. Errors call the file name.
+func includesSupabase(file, name string) (bool, error) {
+	data, err := os.ReadFile(file)
 	if errors.Is(err, fs.ErrNotExist) {
 		return false, nil
 	}
 	if err != nil {
-		return false, exitcode.Usagef("read %s: %w", BaseFile, err)
+		return false, exitcode.Usagef("read %s: %w", name, err)
 	}
 	var top struct {
 		Include []yaml.Node `yaml:"include"`
 	}
 	if err := yaml.Unmarshal(data, &top); err != nil {
-		return false, exitcode.Usagef("%s: %w", BaseFile, err)
+		return false, exitcode.Usagef("%s: %w", name, err)
 	}
 	for _, n := range top.Include {
 		var paths []string
