@@ -106,6 +106,8 @@ func reportPrepared(g *globalOptions, res *stack.Prepared, o prepareOptions) {
 	case stack.SupabasePresent:
 		if o.updateSupabase {
 			g.ui.Info("Supabase's docker folder is already at %s%s", ref, commitNote(res.SupabaseRevision))
+		} else if res.SupabaseAdvice != "" {
+			g.ui.Warn("%s", res.SupabaseAdvice)
 		} else {
 			g.ui.Detail("Supabase's docker folder is there%s; left as it is (--update-supabase moves it)", commitNote(res.SupabaseRevision))
 		}
