@@ -6,6 +6,7 @@ package stack_test
 import (
 	"bufio"
 	"bytes"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -13,8 +14,10 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/compose-spec/compose-go/v2/types"
 	"go.yaml.in/yaml/v4"
 
+	"github.com/startsvc/startsvc/internal/compose"
 	"github.com/startsvc/startsvc/internal/stack"
 )
 
@@ -109,33 +112,97 @@ func TestStandInServices(t *testing.T) {
 	}
 }
 
-// ruled loads the shipped stack for an environment with every profile and sets
-// each service's ports to what the environment's port rule makes of them, as
-// the overlay startsvc generates from the rule does.
-func ruled(t *testing.T, dir, environment string) map[string][]string {
+// withPortRule sets each service's ports to what the environment's port
+// rule makes of them, as the overlay startsvc generates from the rule does.
+func withPortRule(t *testing.T, p *compose.Project) {
 	t.Helper()
-	_, p := load(t, dir, environment, initEnv(t, dir), "*")
 	r, err := stack.PortRuleOf(p.Project)
 	if err != nil || r == nil {
-		t.Fatalf("%s: port rule %v, err %v; the override file must declare %s", environment, r, err, stack.PortsExtension)
+		t.Fatalf("port rule %v, err %v; the override file must declare %s", r, err, stack.PortsExtension)
 	}
 	base := serviceNames(t, filepath.Join(repoRoot, stack.BaseFile))
 	for _, e := range r.Except {
 		if !slices.Contains(base, e) {
-			t.Errorf("%s: the rule excepts %q, which is not a service of %s: a Supabase release could rename it", environment, e, stack.BaseFile)
+			t.Errorf("the rule excepts %q, which is not a service of %s: a Supabase release could rename it", e, stack.BaseFile)
 		}
 	}
-	changes := r.Apply(p.Project)
+	for name, ports := range r.Apply(p.Project) {
+		if s, ok := p.Services[name]; ok {
+			s.Ports = ports
+			p.Services[name] = s
+		}
+	}
+}
+
+// ruled loads the shipped stack for an environment with every profile, applies
+// its port rule, and lists what each service publishes.
+func ruled(t *testing.T, dir, environment string) map[string][]string {
+	t.Helper()
+	_, p := load(t, dir, environment, initEnv(t, dir), "*")
+	withPortRule(t, p)
 	out := map[string][]string{}
 	for name, s := range p.Services {
-		if ports, ok := changes[name]; ok {
-			s.Ports = ports
-		}
 		if ps := published(s); len(ps) > 0 {
 			out[name] = ps
 		}
 	}
 	return out
+}
+
+// portOverlay renders what a port rule changes as a compose file, the way
+// startsvc hands it to compose: no secret in it, ports: !override with the
+// complete list, or !reset [] for nothing.
+func portOverlay(changes map[string][]types.ServicePortConfig) string {
+	var b strings.Builder
+	b.WriteString("services:\n")
+	names := make([]string, 0, len(changes))
+	for n := range changes {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		fmt.Fprintf(&b, "  %q:\n", n)
+		if len(changes[n]) == 0 {
+			b.WriteString("    ports: !reset []\n")
+			continue
+		}
+		b.WriteString("    ports: !override\n")
+		for _, p := range changes[n] {
+			fmt.Fprintf(&b, "      - target: %d\n", p.Target)
+			for k, v := range map[string]string{"published": p.Published, "host_ip": p.HostIP, "protocol": p.Protocol, "mode": p.Mode} {
+				if v != "" {
+					fmt.Fprintf(&b, "        %s: %q\n", k, v)
+				}
+			}
+		}
+	}
+	return b.String()
+}
+
+// A Supabase release that renames its gateway (self-hosted 0.8 calls it
+// api-gw) still loads with the shipped overrides, and the rule covers the new
+// name.
+func TestShippedSurvivesAGatewayRename(t *testing.T) {
+	dir := copyStack(t)
+	path := filepath.Join(dir, filepath.FromSlash(stack.SupabaseCompose))
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	renamed := strings.Replace(string(data), "\n  kong:\n    container_name: supabase-kong\n", "\n  api-gw:\n    container_name: supabase-envoy\n", 1)
+	renamed = strings.Replace(renamed, "    depends_on:\n      kong:\n", "    depends_on:\n      api-gw:\n", 1)
+	if renamed == string(data) || strings.Contains(renamed, "\n  kong:\n") {
+		t.Fatal("the stand-in's gateway could not be renamed")
+	}
+	if err := os.WriteFile(path, []byte(renamed), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if got := ruled(t, dir, "private")["api-gw"]; !slices.Equal(got, []string{"127.0.0.1:8000->8000", "127.0.0.1:8443->8443"}) {
+		t.Errorf("private: api-gw publishes %v", got)
+	}
+	if got := ruled(t, dir, "public"); len(got) != 1 {
+		t.Errorf("public publishes %v, want only caddy's ports", got)
+	}
 }
 
 func TestShippedPortRulePrivate(t *testing.T) {
