@@ -23,7 +23,7 @@ const repoRoot = "../.."
 func shippedStack(t *testing.T) string {
 	t.Helper()
 	dir := t.TempDir()
-	for _, p := range []string{"compose", "profiles", "searxng/settings-base.yml", "Caddyfile", ".env.example", stack.StagesFile} {
+	for _, p := range []string{"compose", "profiles", "searxng/settings-base.yml", "Caddyfile", "caddy-addon", ".env.example", stack.StagesFile} {
 		src := filepath.Join(repoRoot, p)
 		st, err := os.Stat(src)
 		if os.IsNotExist(err) && p == stack.StagesFile {

@@ -476,7 +476,19 @@ func (s *Stack) settle(ctx context.Context, all *compose.Project, lenient bool) 
 // computeOverlay is what startsvc adds to the loaded files, without the hash
 // labels.
 func (s *Stack) computeOverlay(all *compose.Project) (*overlay, error) {
-	return newOverlay(), nil
+	ov := newOverlay()
+	// The environment's rule for published ports (x-startsvc-ports in its
+	// override file), applied to the loaded model: it covers services the
+	// stack's own files do not name, such as Supabase's.
+	rule, err := stack.PortRuleOf(all.Project)
+	if err != nil {
+		return nil, err
+	}
+	for name, ports := range rule.Apply(all.Project) {
+		so := ov.service(name)
+		so.ports, so.setPorts = ports, true
+	}
+	return ov, nil
 }
 
 // placeholderValue stands in for a required variable that Infisical may
