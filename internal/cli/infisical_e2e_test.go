@@ -2,6 +2,7 @@ package cli_test
 
 import (
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/startsvc/startsvc/internal/compose"
@@ -13,7 +14,8 @@ import (
 // Docker Engine: a stack that runs on .env alone, then `infisical setup
 // --migrate` against a fresh Infisical — afterwards .env holds no secret but
 // Infisical's own settings, Infisical holds the secrets, and the container
-// receives exactly the values it received before.
+// receives exactly the values it received before, without a restart: plan
+// then finds nothing to do.
 func TestSetupMigrateOnTheFixtureStack(t *testing.T) {
 	testenv.BuildFixtureImage(t)
 	srv := infisicaltest.New()
@@ -35,6 +37,7 @@ func TestSetupMigrateOnTheFixtureStack(t *testing.T) {
 			t.Fatalf("before setup, %s does not arrive as .env has it", k)
 		}
 	}
+	started := inspectService(t, project, "app").State.StartedAt
 
 	r = startsvc(t, nil, "infisical", "setup", "--migrate", "-C", stack, "-p", project,
 		"--infisical-url", srv.URL, "--admin-email", "admin@example.com")
@@ -81,9 +84,15 @@ func TestSetupMigrateOnTheFixtureStack(t *testing.T) {
 			t.Errorf("%s reaches the container differently after setup --migrate (%d bytes, before %d)", k, len(after[k]), len(before[k]))
 		}
 	}
-	// TODO(lead): with the reconcile work (issue 10) landed, assert here that
-	// `startsvc plan -C stack -p project --json` reports nothing to do: setup
-	// --migrate must not have needed a restart.
+	// Nothing needed a restart: the container kept running through setup
+	// --migrate, and plan finds the project in step.
+	if again := inspectService(t, project, "app").State.StartedAt; !again.Equal(started) {
+		t.Errorf("setup --migrate restarted the container (started %s, now %s)", started, again)
+	}
+	plan := startsvc(t, nil, "plan", "-C", stack, "-p", project, "--json")
+	if plan.code != 0 || !strings.Contains(plan.out, `"pending": false`) {
+		t.Errorf("plan after setup --migrate exited %d, want 0 with nothing pending:\n%s", plan.code, masked(plan.out))
+	}
 
 	values := migrateSecrets()
 	values["INFISICAL_ADMIN_PASSWORD"] = kept["INFISICAL_ADMIN_PASSWORD"]
