@@ -55,11 +55,13 @@ func canaryCommands(stack, leaky, exportFile string) map[string][]canaryRun {
 		"down":    {{args: []string{"down", "-v"}, code: 0}},
 		// After up: the snapshot of its fetch is there to list.
 		"snapshot": {{args: []string{"snapshot", "-v"}, code: 0}, {args: []string{"snapshot", "-v", "--json"}, code: 0}},
+		// Set up already: it checks the credentials and creates nothing.
+		"infisical": {{args: []string{"infisical", "setup", "-v"}, code: 0}},
 	}
 }
 
 // canaryOrder runs commands that need the project up before down.
-var canaryOrder = []string{"prepare", "up", "plan", "watch", "status", "run", "export", "snapshot", "version", "config", "doctor", "migrate", "init", "down"}
+var canaryOrder = []string{"prepare", "up", "plan", "watch", "status", "run", "export", "snapshot", "version", "config", "doctor", "migrate", "infisical", "init", "down"}
 
 // listedCommands are the commands startsvc's help lists.
 func listedCommands(t *testing.T) []string {

@@ -218,7 +218,7 @@ func (s *Stack) resolveSettings() error {
 	st, err := infisical.ResolveSettings(infisical.FlagValues{
 		URL: o.InfisicalURL, ProjectID: o.InfisicalProject, Environment: o.InfisicalEnv,
 		SecretPath: o.SecretPath, Recursive: o.Recursive,
-	}, s.l.Env.Getenv, s.Layout.Dir)
+	}, infisical.EnvFileGetenv(s.l.Env.Getenv, s.envFile), s.Layout.Dir)
 	if err != nil {
 		return exitcode.With(exitcode.Usage, err)
 	}
