@@ -53,6 +53,10 @@ func canaryCommands(stack, leaky, exportFile string) map[string][]canaryRun {
 		"init":    {{args: []string{"init", "-v"}, code: -1}},
 		"prepare": {{args: []string{"prepare", "-v"}, code: 0}},
 		"down":    {{args: []string{"down", "-v"}, code: 0}},
+		// After up: the snapshot of its fetch is there to list.
+		"snapshot": {{args: []string{"snapshot", "-v"}, code: 0}, {args: []string{"snapshot", "-v", "--json"}, code: 0}},
+		// Set up already: it checks the credentials and creates nothing.
+		"infisical": {{args: []string{"infisical", "setup", "-v"}, code: 0}},
 		// On the single-node swarm, once compose's project is down: deploy
 		// refuses to run beside it.
 		"deploy": {
@@ -67,7 +71,7 @@ func canaryCommands(stack, leaky, exportFile string) map[string][]canaryRun {
 
 // canaryOrder runs commands that need the project up before down, and
 // deploy after down.
-var canaryOrder = []string{"prepare", "up", "plan", "watch", "status", "run", "export", "version", "config", "doctor", "migrate", "init", "down", "deploy"}
+var canaryOrder = []string{"prepare", "up", "plan", "watch", "status", "run", "export", "snapshot", "version", "config", "doctor", "migrate", "infisical", "init", "down", "deploy"}
 
 // listedCommands are the commands startsvc's help lists.
 func listedCommands(t *testing.T) []string {
@@ -99,8 +103,8 @@ func listedCommands(t *testing.T) []string {
 // fake server) and to .env under secret-looking names, runs every command
 // startsvc has, verbosely, and checks that no canary appears in any output,
 // nor in any file startsvc leaves in the stack directory, its temporary
-// directory or its cache (other than .env and the exported file), and that
-// no .env.infisical is left.
+// directory, its cache or its state directory (the encrypted snapshot; other
+// than .env and the exported file), and that no .env.infisical is left.
 func TestCanaryValuesNeverLeak(t *testing.T) {
 	testenv.BuildFixtureImage(t)
 	testenv.RequireSwarm(t) // deploy runs on a single-node swarm
@@ -143,13 +147,13 @@ func TestCanaryValuesNeverLeak(t *testing.T) {
 			"      SERVICE_NAME: ${API_TOKEN}\n      EXIT_AFTER: 300ms\n      EXIT_CODE: \"3\"\n",
 	})
 
-	tmp, cache := t.TempDir(), t.TempDir()
+	tmp, cache, state := t.TempDir(), t.TempDir(), t.TempDir()
 	exportFile := filepath.Join(tmp, "exported.env")
 	project := testenv.ProjectName(t)
 	t.Cleanup(func() { testenv.RemoveStack(project) })
 	env := []string{"INFISICAL_API_URL=" + srv.URL, "INFISICAL_UNIVERSAL_AUTH_CLIENT_ID=canary-client-id",
 		"INFISICAL_UNIVERSAL_AUTH_CLIENT_SECRET=" + clientSecret, "INFISICAL_PROJECT_ID=proj-1",
-		"TMPDIR=" + tmp, "XDG_CACHE_HOME=" + cache}
+		"TMPDIR=" + tmp, "XDG_CACHE_HOME=" + cache, "XDG_STATE_HOME=" + state}
 	// Pieces of every access token the fake server issues.
 	tokenParts := map[string]string{"access token header": "eyJhbGciOiJIUzI1NiJ9", "access token signature": "c2lnbmF0dXJl"}
 
@@ -205,7 +209,10 @@ func TestCanaryValuesNeverLeak(t *testing.T) {
 		t.Errorf("%s is left in the stack directory", secrets.FileName)
 	}
 	allowed := []string{filepath.Join(stack, ".env"), exportFile}
-	for _, dir := range []string{stack, tmp, cache} {
+	if entries, err := os.ReadDir(filepath.Join(state, "startsvc", "snapshots")); err != nil || len(entries) != 1 {
+		t.Errorf("want one snapshot in the state directory: %d files, %v", len(entries), err)
+	}
+	for _, dir := range []string{stack, tmp, cache, state} {
 		err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
 			if err != nil || !d.Type().IsRegular() || slices.Contains(allowed, path) {
 				return err

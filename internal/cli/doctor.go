@@ -30,9 +30,9 @@ env file, compose files, required variables, profile and its machine
 requirements), and also: host ports the stack publishes that are taken,
 variables the compose files reference that no source provides, drift between
 .env and .env.example in both directions, and settings known to break
-Supabase (DOCKER_SOCKET_LOCATION, POOLER_DB_POOL_SIZE, LOGFLARE_*, an all-digit
-DASHBOARD_PASSWORD, an @ in POSTGRES_PASSWORD, API keys not signed with
-JWT_SECRET). Every check runs, whatever failed before it. Infisical is asked
+Supabase (POOLER_DB_POOL_SIZE, an all-digit DASHBOARD_PASSWORD, an @ in
+POSTGRES_PASSWORD, API keys not signed with JWT_SECRET; and DOCKER_SOCKET_LOCATION
+and LOGFLARE_* with a Supabase checkout that still runs Logflare and Vector). Every check runs, whatever failed before it. Infisical is asked
 for its status, and for one login and one listing; no value is ever printed.
 
 With --json the report is one object:

@@ -16,7 +16,7 @@ func launcher(d *deps, g *globalOptions) *launch.Launcher {
 	o.ProfileSet = g.profileSet
 	env := launch.Env{
 		Environ: d.env.Environ, Dir: d.env.Dir, Stdout: d.env.Stdout, Stderr: d.env.Stderr,
-		LookPath: d.lookPath, Output: d.output, Command: d.command,
+		LookPath: d.lookPath, Output: d.output, Command: d.command, Now: d.now,
 	}
 	if g.Quiet {
 		env.Stdout, env.Stderr = io.Discard, io.Discard

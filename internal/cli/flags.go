@@ -9,6 +9,7 @@ import (
 
 	"github.com/startsvc/startsvc/internal/exitcode"
 	"github.com/startsvc/startsvc/internal/secrets"
+	"github.com/startsvc/startsvc/internal/snapshot"
 )
 
 func addGlobalFlags(fs *pflag.FlagSet, g *globalOptions, env Env) {
@@ -31,6 +32,8 @@ func addGlobalFlags(fs *pflag.FlagSet, g *globalOptions, env Env) {
 	fs.StringVar(&g.SecretPath, "secret-path", "", "Infisical folder to read secrets from (default /)")
 	fs.BoolVar(&g.Recursive, "recursive", false, "also read the folders below --secret-path")
 	fs.DurationVar(&g.InfisicalTimeout, "infisical-timeout", 8*time.Second, "bound on the whole Infisical phase (login, listing, retries)")
+	fs.BoolVar(&g.Offline, "offline", false, "use the encrypted snapshot of the last fetch without contacting Infisical")
+	fs.DurationVar(&g.MaxStale, "max-stale", snapshot.DefaultMaxStale, "oldest snapshot of Infisical's secrets used when it is unreachable, or with --offline")
 	fs.StringVar(&g.SecretsVia, "secrets-via", string(secrets.ViaFile), "how secrets reach compose: file (a 0600 env file removed after use) or env (process environment, nothing on disk)")
 	fs.BoolVar(&g.DryRun, "dry-run", false, "print the compose commands that would run, and change nothing")
 	fs.DurationVar(&g.WaitTimeout, "wait-timeout", 5*time.Minute, "how long to wait for services to be ready")
@@ -67,6 +70,12 @@ func (g *globalOptions) validate() error {
 	}
 	if g.SkipInfisical && g.RequireInfisical {
 		return exitcode.Usagef("--skip-infisical and --require-infisical contradict each other")
+	}
+	if g.Offline && (g.SkipInfisical || g.RequireInfisical) {
+		return exitcode.Usagef("--offline uses the snapshot of Infisical's secrets: it contradicts --skip-infisical and --require-infisical")
+	}
+	if g.MaxStale <= 0 {
+		return exitcode.Usagef("--max-stale must be positive")
 	}
 	if g.InfisicalTimeout <= 0 {
 		return exitcode.Usagef("--infisical-timeout must be positive")

@@ -60,6 +60,12 @@ func TestFlags(t *testing.T) {
 		{name: "bad duration", args: []string{"--wait-timeout", "soon"}, errWant: "invalid argument"},
 		{name: "upper-case project", args: []string{"-p", "LocalAI"}, errWant: "lower case"},
 		{name: "quiet and verbose", args: []string{"-q", "-v"}, errWant: "contradict"},
+		{name: "snapshot defaults", cmd: "startsvc", check: func(g *globalOptions) bool { return !g.Offline && g.MaxStale == 72*time.Hour }},
+		{name: "offline with a bound", args: []string{"up", "--offline", "--max-stale", "24h"}, cmd: "up",
+			check: func(g *globalOptions) bool { return g.Offline && g.MaxStale == 24*time.Hour }},
+		{name: "offline and skip contradict", args: []string{"--offline", "--skip-infisical"}, errWant: "contradicts --skip-infisical"},
+		{name: "offline and require contradict", args: []string{"--offline", "--require-infisical"}, errWant: "--require-infisical"},
+		{name: "max-stale must be positive", args: []string{"--max-stale", "0s"}, errWant: "--max-stale must be positive"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

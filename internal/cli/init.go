@@ -26,6 +26,9 @@ const exampleFile = ".env.example"
 type initOptions struct {
 	global *globalOptions
 	force  bool
+	// addMissing appends to an existing env file only the keys of
+	// .env.example it lacks.
+	addMissing bool
 }
 
 func newInitCmd(d *deps, g *globalOptions) *cobra.Command {
@@ -40,20 +43,32 @@ JWT_SECRET). The file is created readable by you only (mode 0600).
 
 An existing env file is never overwritten unless --force is given; then the
 old one is kept next to it as <name>.<time>.bak, also mode 0600. Only the names
-of the generated keys are printed, never a value.`,
+of the generated keys are printed, never a value.
+
+--add-missing brings an existing env file (one from an older version of the
+stack, or from the old start script's folder) up to date instead: it appends
+the keys of .env.example the file lacks - secrets generated, settings with
+.env.example's values, each with its comment - and touches no line that is
+already there. The old file is kept as <name>.<time>.bak (mode 0600), the new
+one is mode 0600. Without an env file it writes one as init does.`,
 		Example: `  startsvc init
-  startsvc init --force`,
+  startsvc init --force
+  startsvc init --add-missing`,
 		Args: g.noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return runInit(cmd.Context(), d, o)
 		},
 	}
 	cmd.Flags().BoolVar(&o.force, "force", false, "replace an existing env file, keeping the old one as a 0600 backup")
+	cmd.Flags().BoolVar(&o.addMissing, "add-missing", false, "add only the keys of .env.example an existing env file lacks, keeping every line it has")
 	return cmd
 }
 
 func runInit(_ context.Context, d *deps, o *initOptions) error {
 	g := o.global
+	if o.force && o.addMissing {
+		return exitcode.Usagef("init: --force replaces the env file, --add-missing keeps it: give one of them")
+	}
 	dir := absDir(d, g)
 	examplePath := filepath.Join(dir, exampleFile)
 	example, err := os.ReadFile(examplePath)
@@ -68,6 +83,15 @@ func runInit(_ context.Context, d *deps, o *initOptions) error {
 		target = filepath.Join(dir, target)
 	}
 	now := time.Now()
+	if o.addMissing {
+		existing, err := os.ReadFile(target)
+		if err == nil {
+			return initAddMissing(o, dir, target, existing, example, now)
+		}
+		if !errors.Is(err, fs.ErrNotExist) {
+			return exitcode.With(exitcode.Failure, fmt.Errorf("init: %w", err))
+		}
+	}
 	data, generated, err := envgen.Generate(example, rand.Reader, now)
 	if err != nil {
 		return exitcode.With(exitcode.Usage, fmt.Errorf("init: %w", err))

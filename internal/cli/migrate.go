@@ -111,7 +111,7 @@ func runMigrate(ctx context.Context, d *deps, o *migrateOptions) error {
 
 	settings, err := infisical.ResolveSettings(infisical.FlagValues{
 		URL: g.InfisicalURL, ProjectID: g.InfisicalProject, Environment: g.InfisicalEnv, SecretPath: g.SecretPath,
-	}, d.env.Getenv, dir)
+	}, infisical.EnvFileGetenv(d.env.Getenv, envFile), dir)
 	if err != nil {
 		return exitcode.With(exitcode.Usage, err)
 	}

@@ -92,4 +92,23 @@ func TestPrepareClonesFromTheGivenRepository(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(dir, stack.SupabaseDir, "apps")); !os.IsNotExist(err) {
 		t.Error("the checkout is not sparse: apps/ is there")
 	}
+
+	// Asked for the pinned release, prepare leaves the checkout of v-test as
+	// it is and says so, with what to do.
+	r = invoke(t, dir, nil, "prepare")
+	if r.code != 0 || !strings.Contains(r.stderr, "WARNING: supabase holds v-test") ||
+		!strings.Contains(r.stderr, "startsvc prepare --update-supabase moves it to "+stack.DefaultSupabaseRef) {
+		t.Errorf("prepare with another ref checked out: exit %d\n%s", r.code, r.stderr)
+	}
+
+	// A checkout made the old script's way, following a branch.
+	old := shippedStack(t)
+	if err := os.RemoveAll(filepath.Join(old, stack.SupabaseDir)); err != nil {
+		t.Fatal(err)
+	}
+	gitIn(old, "clone", "--quiet", "file://"+upstream, stack.SupabaseDir)
+	r = invoke(t, old, nil, "prepare")
+	if r.code != 0 || !strings.Contains(r.stderr, "follows branch") || !strings.Contains(r.stderr, stack.SupabaseDataDir) {
+		t.Errorf("prepare with the old script's checkout: exit %d\n%s", r.code, r.stderr)
+	}
 }

@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"strings"
+	"time"
 
 	"github.com/mattn/go-isatty"
 	"github.com/spf13/cobra"
@@ -58,12 +59,13 @@ type deps struct {
 	lookPath compose.LookPath
 	output   compose.Output
 	command  func(ctx context.Context, name string, args ...string) *exec.Cmd
+	now      func() time.Time
 }
 
 // Main runs startsvc with env and returns the process exit code. It prints
 // errors itself; nothing below it exits the process.
 func Main(ctx context.Context, env Env) (code int) {
-	d := &deps{env: env, lookPath: exec.LookPath, output: compose.ExecOutput, command: exec.CommandContext}
+	d := &deps{env: env, lookPath: exec.LookPath, output: compose.ExecOutput, command: exec.CommandContext, now: time.Now}
 	g := &globalOptions{}
 	root := newRoot(d, g)
 	root.SetArgs(env.Args)
@@ -124,7 +126,8 @@ const exitCodesHelp = `Exit codes:
   2    usage or configuration error (bad flag, unknown profile, invalid compose file
        or .env, missing required variable); nothing was changed
   3    Docker Engine or compose unavailable
-  4    Infisical error that is not a fallback case, or any fallback under --require-infisical
+  4    Infisical error that is not a fallback case, any fallback under --require-infisical,
+       or --offline without a usable snapshot
   5    plan: changes are pending (up would change the project)
   130  interrupted (SIGINT or SIGTERM)`
 
@@ -167,7 +170,7 @@ shell environment < .env < Infisical.`,
 	root.SetHelpTemplate(root.HelpTemplate() + "\n" + exitCodesHelp + "\n")
 	root.SetVersionTemplate("startsvc {{.Version}}\n")
 	addGlobalFlags(root.PersistentFlags(), g, d.env)
-	root.AddCommand(newUpCmd(d, g), newDownCmd(d, g), newExportCmd(d, g), newRunCmd(d, g), newStatusCmd(d, g), newVersionCmd(d, g), newInitCmd(d, g), newPrepareCmd(d, g), newConfigCmd(d, g), newDoctorCmd(d, g), newMigrateCmd(d, g), newPlanCmd(d, g), newWatchCmd(d, g), newDeployCmd(d, g))
+	root.AddCommand(newUpCmd(d, g), newDownCmd(d, g), newExportCmd(d, g), newRunCmd(d, g), newStatusCmd(d, g), newVersionCmd(d, g), newInitCmd(d, g), newPrepareCmd(d, g), newConfigCmd(d, g), newDoctorCmd(d, g), newMigrateCmd(d, g), newPlanCmd(d, g), newWatchCmd(d, g), newSnapshotCmd(d, g), newInfisicalCmd(d, g), newDeployCmd(d, g))
 	root.CompletionOptions.HiddenDefaultCmd = true
 	return root
 }

@@ -83,7 +83,8 @@ type result struct {
 func startsvc(t *testing.T, env []string, args ...string) result {
 	t.Helper()
 	cmd := exec.Command(testenv.StartsvcBinary(t), args...)
-	cmd.Env = append(os.Environ(), env...)
+	// Snapshots go to a state directory of the test's own unless env names one.
+	cmd.Env = append(append(os.Environ(), "XDG_STATE_HOME="+t.TempDir()), env...)
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	start := time.Now()
@@ -98,7 +99,7 @@ func startsvcUntil(t *testing.T, env []string, d time.Duration, args ...string) 
 		return startsvc(t, env, args...)
 	}
 	cmd := exec.Command(testenv.StartsvcBinary(t), args...)
-	cmd.Env = append(os.Environ(), env...)
+	cmd.Env = append(append(os.Environ(), "XDG_STATE_HOME="+t.TempDir()), env...)
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	start := time.Now()

@@ -227,7 +227,7 @@ func TestInterruptDuringUpLeavesNothingDownCannotClean(t *testing.T) {
 func startWatched(t *testing.T, env []string, args ...string) (*exec.Cmd, *syncBuffer, func() int) {
 	t.Helper()
 	cmd := exec.Command(testenv.StartsvcBinary(t), args...)
-	cmd.Env = append(os.Environ(), env...)
+	cmd.Env = append(append(os.Environ(), "XDG_STATE_HOME="+t.TempDir()), env...)
 	out := &syncBuffer{}
 	cmd.Stdout, cmd.Stderr = out, out
 	if err := cmd.Start(); err != nil {

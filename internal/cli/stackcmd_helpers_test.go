@@ -23,7 +23,7 @@ const repoRoot = "../.."
 func shippedStack(t *testing.T) string {
 	t.Helper()
 	dir := t.TempDir()
-	for _, p := range []string{"compose", "profiles", "searxng/settings-base.yml", "Caddyfile", ".env.example", stack.StagesFile} {
+	for _, p := range []string{"compose", "profiles", "searxng/settings-base.yml", "Caddyfile", "caddy-addon", ".env.example", stack.StagesFile} {
 		src := filepath.Join(repoRoot, p)
 		st, err := os.Stat(src)
 		if os.IsNotExist(err) && p == stack.StagesFile {
@@ -72,11 +72,11 @@ func invoke(t *testing.T, dir string, extra []string, args ...string) outcome {
 	t.Helper()
 	var environ []string
 	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(kv, "INFISICAL_") && !strings.HasPrefix(kv, "COMPOSE_") && !strings.HasPrefix(kv, "XDG_CACHE_HOME=") {
+		if !strings.HasPrefix(kv, "INFISICAL_") && !strings.HasPrefix(kv, "COMPOSE_") && !strings.HasPrefix(kv, "XDG_CACHE_HOME=") && !strings.HasPrefix(kv, "XDG_STATE_HOME=") {
 			environ = append(environ, kv)
 		}
 	}
-	environ = append(environ, "XDG_CACHE_HOME="+t.TempDir(), "NO_COLOR=1")
+	environ = append(environ, "XDG_CACHE_HOME="+t.TempDir(), "XDG_STATE_HOME="+t.TempDir(), "NO_COLOR=1")
 	environ = append(environ, extra...)
 	var stdout, stderr bytes.Buffer
 	code := Main(context.Background(), Env{Args: args, Environ: environ, Stdin: strings.NewReader(""), Stdout: &stdout, Stderr: &stderr, Dir: dir})

@@ -40,7 +40,7 @@ func startWatch(t *testing.T, env []string, args ...string) *watchProcess {
 	t.Helper()
 	w := &watchProcess{done: make(chan struct{})}
 	w.cmd = exec.Command(testenv.StartsvcBinary(t), append([]string{"watch", "--json"}, args...)...)
-	w.cmd.Env = append(os.Environ(), env...)
+	w.cmd.Env = append(append(os.Environ(), "XDG_STATE_HOME="+t.TempDir()), env...)
 	stdout, err := w.cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)

@@ -10,6 +10,7 @@ import (
 
 	"github.com/startsvc/startsvc/internal/envgen"
 	"github.com/startsvc/startsvc/internal/exitcode"
+	"github.com/startsvc/startsvc/internal/stack"
 )
 
 // checkBreakages checks the settings whose absence or shape broke real
@@ -27,6 +28,7 @@ func (r *run) checkBreakages() {
 	r.checkDashboardPassword()
 	r.checkPostgresPassword()
 	r.checkAPIKeys()
+	r.checkAPIExternalURL()
 }
 
 func (r *run) uses(names ...string) bool {
@@ -129,7 +131,7 @@ func (r *run) checkLogflare() {
 	if len(unset) > 0 {
 		r.fail(CheckLogflare, exitcode.Failure,
 			fmt.Sprintf("%s %s not set: Supabase's vector turns unhealthy and the logs stay empty", list(unset), plural(len(unset), "is", "are")),
-			"set "+plural(len(unset), "it", "them")+" in .env to random strings (startsvc init generates them)")
+			"set "+plural(len(unset), "it", "them")+" in .env to long random strings, different from each other")
 		return
 	}
 	r.ok(CheckLogflare, list(used)+" "+plural(len(used), "is", "are")+" set", "")
@@ -220,4 +222,27 @@ func allDigits(s string) bool {
 		}
 	}
 	return s != ""
+}
+
+// checkAPIExternalURL checks the form Supabase's Auth expects of its external
+// address. Since self-hosted 0.7 (startsvc pins a 0.7 release) it is Auth's
+// own address, ending in /auth/v1; .env files of older releases, and of the
+// old start script, have the bare gateway address, and Auth then builds broken
+// links (confirmation mails, OAuth callbacks) without any error at start.
+func (r *run) checkAPIExternalURL() {
+	const name = "API_EXTERNAL_URL"
+	if !r.uses(name) {
+		return
+	}
+	v, ok := r.value(name)
+	if !ok {
+		return // unset-variables reports it
+	}
+	if strings.HasSuffix(strings.TrimRight(v, "/"), "/auth/v1") {
+		r.ok(CheckAPIExternalURL, name+" ends in /auth/v1", "")
+		return
+	}
+	r.warn(CheckAPIExternalURL, name+" does not end in /auth/v1: Supabase self-hosted 0.7 and later ("+stack.DefaultSupabaseRef+
+		" is what startsvc checks out) take it as Auth's own address, and build mail links and OAuth callbacks from it",
+		"append /auth/v1 to "+name+" in .env (e.g. http://localhost:8000/auth/v1), unless supabase/ holds a release older than 0.7")
 }

@@ -78,6 +78,8 @@ const (
 	CheckExampleMissing   = "env-example-missing"
 	CheckExampleExtra     = "env-example-extra"
 	CheckSupabaseEnvCopy  = "supabase-env-copy"
+	CheckAPIExternalURL   = "api-external-url"
+	CheckOldLayout        = "local-ai-packaged"
 )
 
 // Check is the result of one check.
@@ -182,6 +184,7 @@ func Run(ctx context.Context, o Options) *Report {
 	r.checkUnset()
 	r.checkDrift()
 	r.checkSupabaseEnvCopy()
+	r.checkOldLayout()
 	r.rep.OK = true
 	for _, c := range r.rep.Checks {
 		if c.Status == Error {

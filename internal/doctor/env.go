@@ -140,7 +140,7 @@ func (r *run) checkDrift() {
 	if len(missing) > 0 {
 		msg := fmt.Sprintf("%d %s of .env.example %s not in %s: %s", len(missing), plural(len(missing), "key", "keys"),
 			plural(len(missing), "is", "are"), name, list(missing))
-		r.warn(CheckExampleMissing, msg, "copy "+plural(len(missing), "it", "them")+", with a value, from .env.example (its comments say what each one does)")
+		r.warn(CheckExampleMissing, msg, fmt.Sprintf(addMissingHint, name))
 	} else {
 		r.ok(CheckExampleMissing, fmt.Sprintf("%s has every key of .env.example", name), "")
 	}
@@ -166,6 +166,12 @@ func (r *run) checkSupabaseCheckout() {
 		return
 	}
 	if fileExists(filepath.Join(r.layout.Dir, filepath.FromSlash(stack.SupabaseCompose))) {
+		if branch := stack.SupabaseBranch(r.layout.Dir); branch != "" {
+			r.warn(CheckSupabase, fmt.Sprintf("%s is there, from a checkout that follows branch %s (as the old start script made it), not the release startsvc pins (%s)",
+				stack.SupabaseCompose, branch, stack.DefaultSupabaseRef),
+				"it is used as it is; startsvc prepare says what moving it to the pinned release involves (docs/STACK.md, \"Coming from local-ai-packaged\")")
+			return
+		}
 		r.ok(CheckSupabase, fmt.Sprintf("%s is there", stack.SupabaseCompose), "")
 		return
 	}

@@ -31,7 +31,7 @@ func (r *run) checkInfisical(ctx context.Context) {
 	if r.layout != nil {
 		dir = r.layout.Dir
 	}
-	settings, err := infisical.ResolveSettings(r.o.Infisical, getenvOf(r.o.Environ), dir)
+	settings, err := infisical.ResolveSettings(r.o.Infisical, infisical.EnvFileGetenv(getenvOf(r.o.Environ), r.o.EnvFile), dir)
 	if err != nil {
 		r.fail(CheckInfisical, exitcode.Usage, err.Error(), "fix the Infisical setting it names")
 		r.skip(CheckInfisicalAuth, "the Infisical settings are invalid")

@@ -120,6 +120,21 @@ func (r *run) reportRequired(files []string) {
 	}
 	msg := fmt.Sprintf("required by the compose files but empty or unset in every source: %s", strings.Join(parts, "; "))
 	hint := "set " + plural(len(r.missing), "it", "them") + " in .env or Infisical; startsvc init generates the stack's secrets"
+	var addable []string
+	absent := r.missingFromEnv()
+	for _, k := range r.missing {
+		if slices.Contains(absent, k) {
+			addable = append(addable, k)
+		}
+	}
+	if len(addable) > 0 {
+		name := rel(r.dir(), r.o.EnvFile)
+		hint = fmt.Sprintf("%s %s not in %s at all: startsvc init --add-missing adds %s (secrets generated) and changes no line already there",
+			list(addable), plural(len(addable), "is", "are"), name, plural(len(addable), "it", "them"))
+		if len(addable) < len(r.missing) {
+			hint += "; set the others in .env or Infisical"
+		}
+	}
 	if r.infisicalLocal {
 		r.warn(CheckRequired, msg+"; Infisical, which did not answer, may provide "+plural(len(r.missing), "it", "them")+" once up starts it", hint)
 		return

@@ -47,8 +47,6 @@ var secrets = map[string]generator{
 	// Supavisor needs exactly 32 characters.
 	"VAULT_ENC_KEY":                 hexBytes(16),
 	"PG_META_CRYPTO_KEY":            hexBytes(32),
-	"LOGFLARE_PUBLIC_ACCESS_TOKEN":  hexBytes(32),
-	"LOGFLARE_PRIVATE_ACCESS_TOKEN": hexBytes(32),
 	"S3_PROTOCOL_ACCESS_KEY_ID":     hexBytes(16),
 	"S3_PROTOCOL_ACCESS_KEY_SECRET": hexBytes(32),
 	"NEO4J_AUTH":                    prefixed("neo4j/", hexBytes(16)),

@@ -110,6 +110,12 @@ func NewClient(s Settings, o Options) (*Client, error) {
 	if !s.Configured() {
 		return nil, &Error{Kind: NotConfigured, Op: "connect to Infisical", Message: "not configured: " + s.Hint()}
 	}
+	return newClient(s, o)
+}
+
+// newClient is NewClient without the check for credentials: the admin calls
+// start without any.
+func newClient(s Settings, o Options) (*Client, error) {
 	u, err := url.Parse(s.APIURL())
 	if err != nil || u.Host == "" {
 		return nil, invalidf("infisical URL %q is not valid", s.SiteURL)

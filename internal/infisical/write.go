@@ -213,45 +213,52 @@ func missingFolder(err error) bool {
 // and checks that a 2xx answer is a JSON object holding field. Only a 429 is
 // retried (see the notes at the top of this file). Every failure is an *Error.
 func (c *Client) writeOnce(ctx context.Context, r request, field string) error {
+	_, err := c.writeAnswer(ctx, r, field)
+	return err
+}
+
+// writeAnswer is writeOnce that returns the answer's body; an empty field
+// accepts any JSON object.
+func (c *Client) writeAnswer(ctx context.Context, r request, field string) ([]byte, error) {
 	ctx, cancel := c.bound(ctx)
 	defer cancel()
 	for attempt := 0; ; attempt++ {
 		status, header, body, err := c.once(ctx, r)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		if status >= 200 && status < 300 {
 			var answer map[string]json.RawMessage
-			if json.Unmarshal(body, &answer) != nil || answer[field] == nil {
-				return &Error{Kind: Unreachable, Op: r.op, Host: c.host, Status: status,
+			if json.Unmarshal(body, &answer) != nil || field != "" && answer[field] == nil {
+				return nil, &Error{Kind: Unreachable, Op: r.op, Host: c.host, Status: status,
 					Message: "the answer is not Infisical's: is the URL right?"}
 			}
-			return nil
+			return body, nil
 		}
 		e := c.statusError(r.op, status, body)
 		if status == http.StatusForbidden && c.auth == AuthServiceToken {
 			e.Message += " (a service token may be read-only: use one with write access, or a machine identity)"
 		}
 		if status != http.StatusTooManyRequests {
-			return e
+			return nil, e
 		}
 		wait, retry := c.retryWait(status, header, e.Message, attempt)
 		if !retry {
 			if wait > 0 {
 				e.Message += fmt.Sprintf(" (startsvc waits at most %s)", c.opt.MaxRetryWait)
 			}
-			return e
+			return nil, e
 		}
 		if deadline, ok := ctx.Deadline(); ok && time.Until(deadline) <= wait {
 			e.Message += fmt.Sprintf(" (a retry in %s would not fit in the time left)", wait.Round(time.Millisecond))
-			return e
+			return nil, e
 		}
 		t := time.NewTimer(wait)
 		select {
 		case <-t.C:
 		case <-ctx.Done():
 			t.Stop()
-			return contextError(ctx, r.op, c.host, e)
+			return nil, contextError(ctx, r.op, c.host, e)
 		}
 	}
 }

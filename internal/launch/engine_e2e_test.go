@@ -62,11 +62,11 @@ func newLauncher(t *testing.T, dir, project string, rep launch.Reporter) *launch
 	t.Helper()
 	var environ []string
 	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(kv, "INFISICAL_") && !strings.HasPrefix(kv, "COMPOSE_") && !strings.HasPrefix(kv, "XDG_CACHE_HOME=") {
+		if !strings.HasPrefix(kv, "INFISICAL_") && !strings.HasPrefix(kv, "COMPOSE_") && !strings.HasPrefix(kv, "XDG_") {
 			environ = append(environ, kv)
 		}
 	}
-	environ = append(environ, "XDG_CACHE_HOME="+t.TempDir())
+	environ = append(environ, "XDG_CACHE_HOME="+t.TempDir(), "XDG_STATE_HOME="+t.TempDir())
 	return &launch.Launcher{
 		Env: launch.Env{
 			Environ: environ, Dir: dir, Stdout: io.Discard, Stderr: io.Discard,
@@ -75,7 +75,7 @@ func newLauncher(t *testing.T, dir, project string, rep launch.Reporter) *launch
 		Options: launch.Options{
 			Dir: ".", Project: project, Profile: "none", Environment: "private", EnvFile: ".env",
 			SkipInfisical: true, SecretsVia: string(secrets.ViaFile),
-			InfisicalTimeout: 5 * time.Second, WaitTimeout: 3 * time.Minute,
+			InfisicalTimeout: 5 * time.Second, WaitTimeout: 3 * time.Minute, MaxStale: time.Hour,
 		},
 		Report:   rep,
 		Redactor: secrets.NewRedactor(),

@@ -10,12 +10,14 @@ import (
 	"github.com/startsvc/startsvc/internal/exitcode"
 	"github.com/startsvc/startsvc/internal/infisical"
 	"github.com/startsvc/startsvc/internal/secrets"
+	"github.com/startsvc/startsvc/internal/snapshot"
 )
 
 // fetchRemote applies the Infisical policy: skipped or not configured means
 // the env file alone (said once); unreachable means a warning naming the cause
-// and the env file; a configuration error (bad credentials, no access, unknown
-// project, environment or path) is exit 4, as is every fallback under
+// and the snapshot of the last fetch (snapshot.Policy), else the env file; a
+// configuration error (bad credentials, no access, unknown project,
+// environment or path) is exit 4, as is every fallback under
 // --require-infisical. The whole phase is bounded by --infisical-timeout.
 func (s *Stack) fetchRemote(ctx context.Context) (map[string]string, error) {
 	l, o := s.l, &s.l.Options
@@ -24,11 +26,26 @@ func (s *Stack) fetchRemote(ctx context.Context) (map[string]string, error) {
 		l.Report.Info("Infisical skipped (--skip-infisical): variables come from %s", envName)
 		return nil, nil
 	}
-	src, vals, err := s.fetch(ctx)
+	var src secrets.Source
+	var vals map[string]string
+	var err error
+	if o.Offline {
+		if err := s.resolveSettings(); err != nil {
+			return nil, err
+		}
+	} else {
+		src, vals, err = s.fetch(ctx)
+	}
 	if cause := context.Cause(ctx); cause != nil {
 		return nil, cause
 	}
 	settings := s.settings
+	dec := l.snapshots(s.strict).Fallback(settings, vals, err)
+	dec.Tell(l.Report.Warn, l.Report.Info, l.Report.Detail)
+	if dec.Use || dec.Err != nil {
+		l.Redactor.Add(slices.Collect(maps.Values(dec.Values))...)
+		return dec.Values, dec.Err
+	}
 	if err == nil {
 		l.Redactor.Add(slices.Collect(maps.Values(vals))...)
 		l.Report.Info("%s from %s", Plural(len(vals), "secret"), src.Name())
@@ -77,4 +94,12 @@ func (s *Stack) fetch(ctx context.Context) (src secrets.Source, vals map[string]
 	defer cancel()
 	vals, err = s.src.Fetch(fctx)
 	return s.src, vals, err
+}
+
+// snapshots is the snapshot policy the options ask for, on the store in the
+// user's state directory. A strict caller (watch) never uses a snapshot in
+// place of Infisical: it must not apply stale values.
+func (l *Launcher) snapshots(strict bool) snapshot.Policy {
+	return snapshot.Policy{Store: snapshot.NewStore(l.Env.Getenv, l.Env.Now), MaxStale: l.Options.MaxStale,
+		Require: l.Options.RequireInfisical || strict, Offline: l.Options.Offline}
 }

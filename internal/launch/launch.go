@@ -44,6 +44,10 @@ type Options struct {
 	SecretsVia       string
 	Recursive        bool
 	InfisicalTimeout time.Duration
+	// Offline uses the encrypted snapshot of the last fetch without
+	// contacting Infisical; MaxStale is the oldest snapshot used at all.
+	Offline  bool
+	MaxStale time.Duration
 
 	DryRun      bool
 	WaitTimeout time.Duration
@@ -62,6 +66,7 @@ type Env struct {
 	LookPath       compose.LookPath
 	Output         compose.Output
 	Command        func(ctx context.Context, name string, args ...string) *exec.Cmd
+	Now            func() time.Time // the clock; time.Now when nil
 }
 
 // Getenv looks a variable up in Environ; the last assignment wins.

@@ -180,9 +180,12 @@ func (l *Launcher) Preflight(ctx context.Context, c Checks) (_ *Stack, err error
 		}
 		return s, s.planStages()
 	}
-	// Infisical may run inside this stack: load with .env alone, required
-	// variables it may supply standing in, and see whether its stage comes first.
-	if err := s.mergeVariables(nil); err != nil {
+	// Infisical may run inside this stack: load with .env alone (and the
+	// snapshot of the last fetch, when there is one), required variables it
+	// may supply standing in, and see whether its stage comes first.
+	early := l.snapshots(s.strict).Early(s.settings)
+	early.Tell(l.Report.Warn, l.Report.Info, l.Report.Detail)
+	if err := s.mergeVariables(early.Values); err != nil {
 		return nil, err
 	}
 	if err := s.loadProject(ctx, c, true); err != nil {
@@ -215,12 +218,12 @@ func (s *Stack) resolveSettings() error {
 	st, err := infisical.ResolveSettings(infisical.FlagValues{
 		URL: o.InfisicalURL, ProjectID: o.InfisicalProject, Environment: o.InfisicalEnv,
 		SecretPath: o.SecretPath, Recursive: o.Recursive,
-	}, s.l.Env.Getenv, s.Layout.Dir)
+	}, infisical.EnvFileGetenv(s.l.Env.Getenv, s.envFile), s.Layout.Dir)
 	if err != nil {
 		return exitcode.With(exitcode.Usage, err)
 	}
 	s.settings = st
-	s.inStack = st.Configured() && stack.InfisicalInStack(s.Layout, st.SiteURL)
+	s.inStack = st.Configured() && !o.Offline && stack.InfisicalInStack(s.Layout, st.SiteURL)
 	return nil
 }
 
@@ -285,7 +288,7 @@ func (s *Stack) fetchSecrets(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if len(remote) == 0 && len(s.placeholders) == 0 {
+	if len(remote) == 0 && len(s.placeholders) == 0 && s.resolved.FromRemoteCount() == 0 {
 		return nil
 	}
 	if err := s.mergeVariables(remote); err != nil {
@@ -473,7 +476,19 @@ func (s *Stack) settle(ctx context.Context, all *compose.Project, lenient bool) 
 // computeOverlay is what startsvc adds to the loaded files, without the hash
 // labels.
 func (s *Stack) computeOverlay(all *compose.Project) (*overlay, error) {
-	return newOverlay(), nil
+	ov := newOverlay()
+	// The environment's rule for published ports (x-startsvc-ports in its
+	// override file), applied to the loaded model: it covers services the
+	// stack's own files do not name, such as Supabase's.
+	rule, err := stack.PortRuleOf(all.Project)
+	if err != nil {
+		return nil, err
+	}
+	for name, ports := range rule.Apply(all.Project) {
+		so := ov.service(name)
+		so.ports, so.setPorts = ports, true
+	}
+	return ov, nil
 }
 
 // placeholderValue stands in for a required variable that Infisical may

@@ -72,6 +72,8 @@ func (l *Launcher) reportPrepared(res *stack.Prepared, o PrepareOptions) {
 	case stack.SupabasePresent:
 		if o.UpdateSupabase {
 			l.Report.Info("Supabase's docker folder is already at %s%s", ref, commitNote(res.SupabaseRevision))
+		} else if res.SupabaseAdvice != "" {
+			l.Report.Warn("%s", res.SupabaseAdvice)
 		} else {
 			l.Report.Detail("Supabase's docker folder is there%s; left as it is (--update-supabase moves it)", commitNote(res.SupabaseRevision))
 		}

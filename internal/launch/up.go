@@ -70,6 +70,9 @@ func (s *Stack) Up(ctx context.Context) (err error) {
 		}
 	}()
 	handover := func() error {
+		if err := remove(); err != nil { // the file of the stages before the fetch, if any
+			return err
+		}
 		envFile, rm, err := s.handover(false)
 		if err != nil {
 			return err

@@ -73,7 +73,7 @@ func replaceFile(path string, original, content []byte, mode fs.FileMode) (repla
 		return false, err
 	}
 	if string(cur) != string(original) {
-		return false, errors.New("the file changed while migrate ran; run migrate again")
+		return false, errors.New("the file changed while startsvc was rewriting it; run the command again")
 	}
 	if err := os.Rename(tmp, path); err != nil {
 		return false, err

@@ -110,8 +110,12 @@ const (
 type Prepared struct {
 	Supabase         SupabaseState
 	SupabaseRevision string // the commit checked out, when it is a git checkout
-	SearXNGKey       bool   // settings.yml was created or got its secret key
-	PoolerFixed      bool   // pooler.exs had CRLF line ends and now has LF
+	// SupabaseAdvice is set when an existing checkout, left as it is, is not
+	// the ref asked for (or startsvc cannot tell): how it differs, and what to
+	// do about it (see CheckoutOrigin.Advice).
+	SupabaseAdvice string
+	SearXNGKey     bool // settings.yml was created or got its secret key
+	PoolerFixed    bool // pooler.exs had CRLF line ends and now has LF
 	// StaleEnvCopy is set when supabase/docker/.env exists: a plaintext copy of
 	// .env that the old start script made. The stack does not read it (see
 	// the include in compose/docker-compose.yml); the caller should tell the
@@ -132,6 +136,9 @@ func Prepare(ctx context.Context, dir string, opts PrepareOptions) (*Prepared, e
 	if res.Supabase, res.SupabaseRevision, err = EnsureSupabase(ctx, dir, opts); err != nil {
 		return res, err
 	}
+	if res.Supabase == SupabasePresent && !opts.UpdateSupabase {
+		res.SupabaseAdvice = OriginOf(ctx, dir, opts.Git).Advice(opts.SupabaseRef)
+	}
 	if res.SearXNGKey, err = EnsureSearXNGSettings(dir, opts.Rand); err != nil {
 		return res, err
 	}
@@ -147,18 +154,25 @@ func Prepare(ctx context.Context, dir string, opts PrepareOptions) (*Prepared, e
 // UsesSupabase reports whether the stack's base compose file includes
 // supabase/docker/docker-compose.yml.
 func UsesSupabase(dir string) (bool, error) {
-	data, err := os.ReadFile(filepath.Join(dir, filepath.FromSlash(BaseFile)))
+	return includesSupabase(filepath.Join(dir, filepath.FromSlash(BaseFile)), BaseFile)
+}
+
+// includesSupabase reports whether the compose file at path includes
+// supabase/docker/docker-compose.yml (relative to the project directory); a
+// missing file does not. Errors call the file name.
+func includesSupabase(file, name string) (bool, error) {
+	data, err := os.ReadFile(file)
 	if errors.Is(err, fs.ErrNotExist) {
 		return false, nil
 	}
 	if err != nil {
-		return false, exitcode.Usagef("read %s: %w", BaseFile, err)
+		return false, exitcode.Usagef("read %s: %w", name, err)
 	}
 	var top struct {
 		Include []yaml.Node `yaml:"include"`
 	}
 	if err := yaml.Unmarshal(data, &top); err != nil {
-		return false, exitcode.Usagef("%s: %w", BaseFile, err)
+		return false, exitcode.Usagef("%s: %w", name, err)
 	}
 	for _, n := range top.Include {
 		var paths []string
@@ -246,6 +260,7 @@ func EnsureSupabase(ctx context.Context, dir string, opts PrepareOptions) (Supab
 		return SupabaseNotUsed, "", exitcode.Usagef("clone supabase docker folder at %s: it has no docker/docker-compose.yml", opts.SupabaseRef)
 	}
 	rev := revision(ctx, git, tmp)
+	recordRef(ctx, git, tmp, opts.SupabaseRef)
 	if err := os.Rename(tmp, target); err != nil {
 		return SupabaseNotUsed, "", fmt.Errorf("clone supabase docker folder: %w", err)
 	}
@@ -272,6 +287,7 @@ func updateSupabase(ctx context.Context, target string, opts PrepareOptions) (Su
 		}
 	}
 	after := revision(ctx, git, target)
+	recordRef(ctx, git, target, opts.SupabaseRef)
 	if after == before {
 		return SupabasePresent, after, nil
 	}

@@ -31,7 +31,7 @@ import (
 const repoRoot = "../.."
 
 // shippedPaths are what a stack directory of the default stack consists of.
-var shippedPaths = []string{"stages.yml", "compose", "profiles", "Caddyfile", "searxng/settings-base.yml", ".env.example"}
+var shippedPaths = []string{"stages.yml", "compose", "profiles", "Caddyfile", "caddy-addon", "searxng/settings-base.yml", ".env.example"}
 
 // notReferenced lists variables .env.example may carry although no compose
 // file (ours or the Supabase stand-in) references them, each with the reason.
@@ -318,9 +318,12 @@ var privatePorts = map[string][]string{
 	"supavisor":       {"127.0.0.1:5432->5432", "127.0.0.1:6543->6543"},
 }
 
+// The private environment's ports as startsvc runs it: the files, with the
+// environment's port rule applied as the overlay startsvc generates does.
 func TestShippedPrivatePublishesOnLoopbackOnly(t *testing.T) {
 	dir := copyStack(t)
 	_, p := load(t, dir, "private", initEnv(t, dir), "*")
+	withPortRule(t, p)
 	for name, s := range p.Services {
 		for _, port := range s.Ports {
 			if name == "caddy" {
@@ -346,6 +349,7 @@ func TestShippedPrivatePublishesOnLoopbackOnly(t *testing.T) {
 func TestShippedPublicPublishesOnlyCaddy(t *testing.T) {
 	dir := copyStack(t)
 	_, p := load(t, dir, "public", initEnv(t, dir), "*")
+	withPortRule(t, p)
 	for name, s := range p.Services {
 		got := published(s)
 		if name == "caddy" {
@@ -465,7 +469,13 @@ func TestShippedBindMounts(t *testing.T) {
 	}
 }
 
-// The same files through the real compose CLI, when it is installed.
+// The same files through the real compose CLI, when it is installed, for each
+// environment and each startsvc profile: compose's config, like its up, insists
+// that the services it selects have distinct container names, and the three
+// Ollama variants share one, so they are checked a profile at a time, as
+// startsvc runs them. The environment's port rule reaches compose as startsvc
+// hands it over: an overlay on standard input (-f -) with ports: !override or
+// !reset for each service the rule changes.
 func TestShippedWithComposeCLI(t *testing.T) {
 	if err := exec.Command("docker", "compose", "version").Run(); err != nil {
 		if os.Getenv("CI") != "" {
@@ -475,8 +485,21 @@ func TestShippedWithComposeCLI(t *testing.T) {
 	}
 	dir := copyStack(t)
 	initEnv(t, dir)
+	overlays := map[string]string{}
 	for _, environment := range []string{"private", "public"} {
-		t.Run(environment, func(t *testing.T) {
+		_, p := load(t, dir, environment, initEnv(t, dir), "*")
+		r, err := stack.PortRuleOf(p.Project)
+		if err != nil || r == nil {
+			t.Fatalf("%s: port rule %v, err %v", environment, r, err)
+		}
+		overlays[environment] = portOverlay(r.Apply(p.Project))
+	}
+	for _, run := range []struct{ environment, profile string }{
+		{"private", "cpu"}, {"private", "gpu-nvidia"}, {"private", "gpu-amd"}, {"private", "none"},
+		{"public", "cpu"}, {"public", "gpu-nvidia"}, {"public", "gpu-amd"}, {"public", "none"},
+	} {
+		environment := run.environment
+		t.Run(environment+"/"+run.profile, func(t *testing.T) {
 			l, err := stack.Open(dir, nil, environment)
 			if err != nil {
 				t.Fatal(err)
@@ -485,9 +508,14 @@ func TestShippedWithComposeCLI(t *testing.T) {
 			for _, f := range l.Files {
 				args = append(args, "--file", f)
 			}
-			args = append(args, "--env-file", filepath.Join(dir, ".env"), "--profile", "*", "config", "--format", "json")
+			args = append(args, "--file", "-", "--env-file", filepath.Join(dir, ".env"))
+			for _, p := range l.Profiles[run.profile].Compose {
+				args = append(args, "--profile", p)
+			}
+			args = append(args, "config", "--format", "json")
 			cmd := exec.Command("docker", args...)
 			cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME")}
+			cmd.Stdin = strings.NewReader(overlays[environment])
 			var stderr bytes.Buffer
 			cmd.Stderr = &stderr
 			out, err := cmd.Output()

@@ -11,9 +11,11 @@
 // environments, folders, shared and personal secrets, imports (of the listed
 // folder only) and reference expansion; listing through v4 and v3 or, in
 // V3Only mode, through v3 alone (v4 then answers the route-404 of a server
-// without that route); the v3 write routes and folder creation for migrate.
-// Every identity may read every project; a service token only its own
-// project and environment, and one added as read-only may not write.
+// without that route); the v3 write routes and folder creation for migrate;
+// the routes that set a fresh instance up, with a log of their calls (admin.go).
+// An identity added with AddIdentity may read every project (one created
+// through the admin routes only those it is a member of); a service token only
+// its own project and environment, and one added as read-only may not write.
 //
 // A Server is safe for concurrent use. Close releases requests that hang.
 package infisicaltest
@@ -131,6 +133,7 @@ type Server struct {
 	seq            int
 	reqs           atomic.Int64
 	notModified    atomic.Int64 // listings answered 304
+	admin          adminState   // the routes that set an instance up: admin.go
 
 	hanging   chan string
 	done      chan struct{}
@@ -197,7 +200,7 @@ func newServer() *Server {
 	mux := http.NewServeMux()
 	handle := func(route string, h func(http.ResponseWriter, *http.Request)) {
 		mux.HandleFunc(route, func(w http.ResponseWriter, r *http.Request) {
-			if s.begin(w, r, route) {
+			if s.begin(w, r, route) && s.admitted(w, r, route) {
 				h(w, r)
 			}
 		})
@@ -212,6 +215,7 @@ func newServer() *Server {
 	handle(RouteCreateBatch, s.writeBatch)
 	handle(RouteUpdateBatch, s.writeBatch)
 	handle(RouteCreateFolder, s.createFolder)
+	s.handleAdmin(mux)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		if s.begin(w, r, r.Method+" "+r.URL.Path) {
 			s.routeNotFound(w, r)
@@ -622,6 +626,7 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 	var tok string
 	if known && want == *body.ClientSecret {
 		tok = s.issueTokenLocked()
+		s.noteLoginLocked(tok, *body.ClientID)
 	}
 	s.mu.Unlock()
 	switch {
