@@ -127,7 +127,7 @@ func TestDeployOnSwarm(t *testing.T) {
 	if len(appCreated) < len(dbUp) || (len(appCreated) == len(dbUp) && appCreated < dbUp) {
 		t.Errorf("app was created before db was healthy: stages must be deployed in order")
 	}
-	if !strings.Contains(r.out, "Swarm ignores container_name") {
+	if !strings.Contains(r.out, "WARNING: worker: Swarm ignores container_name") {
 		t.Errorf("deploy does not say that Swarm ignores worker's container_name:\n%s", hideMarker(r.out, marker))
 	}
 

@@ -85,8 +85,8 @@ func TestDeployBuildsTheShippedStack(t *testing.T) {
 		profile, ollama, warn string
 	}{
 		{"cpu", "ollama-cpu", ""},
-		{"gpu-nvidia", "ollama-gpu", "service ollama-gpu: Swarm ignores device reservations such as GPUs"},
-		{"gpu-amd", "ollama-gpu-amd", "service ollama-gpu-amd: Swarm ignores devices"},
+		{"gpu-nvidia", "ollama-gpu", "WARNING: ollama-gpu: Swarm ignores device reservations such as GPUs"},
+		{"gpu-amd", "ollama-gpu-amd", "WARNING: ollama-gpu-amd: Swarm ignores devices"},
 	} {
 		t.Run(c.profile, func(t *testing.T) {
 			r := invoke(t, dir, nil, "deploy", "--dry-run", "--json", "--skip-infisical", "--environment", "public",

@@ -69,8 +69,8 @@ type Definition struct {
 	Services map[string]*Service // by compose service name
 	Networks map[string]*Network // by Engine name
 	Secrets  map[string]*Secret  // by name
-	// Warnings name, per service, what the compose files ask for that Swarm
-	// does not do.
+	// Warnings name what the compose files ask for that Swarm does not do,
+	// one line per feature with the services that ask for it.
 	Warnings []string
 }
 
@@ -118,6 +118,7 @@ func Build(in Input) (*Definition, error) {
 	if len(in.Project.Configs) > 0 {
 		return nil, exitcode.Usagef("the compose files define configs, which deploy does not support yet: mount the files, or deliver the values as secrets (%s)", stack.FileSecretsFile)
 	}
+	ignored := map[string][]string{} // what Swarm ignores -> the services that ask for it
 	for _, name := range slices.Sorted(maps.Keys(in.Project.Services)) {
 		svc := in.Project.Services[name]
 		c := converter{in: in, def: d, svc: svc}
@@ -125,10 +126,13 @@ func Build(in Input) (*Definition, error) {
 		if err != nil {
 			return nil, err
 		}
-		if len(c.ignored) > 0 {
-			d.Warnings = append(d.Warnings, fmt.Sprintf("service %s: Swarm ignores %s", name, strings.Join(c.ignored, ", ")))
+		for _, what := range c.ignored {
+			ignored[what] = append(ignored[what], name)
 		}
 		d.Services[name] = s
+	}
+	for _, what := range slices.Sorted(maps.Keys(ignored)) {
+		d.Warnings = append(d.Warnings, fmt.Sprintf("%s: Swarm ignores %s", strings.Join(ignored[what], ", "), what))
 	}
 	return d, nil
 }

@@ -198,7 +198,7 @@ func TestBuildConvertsWhatSwarmHas(t *testing.T) {
 		t.Errorf("the default network: %+v", n)
 	}
 	warned := strings.Join(def.Warnings, "\n")
-	if !strings.Contains(warned, "service db: Swarm ignores container_name") || !strings.Contains(warned, "privileged") {
+	if !slices.Contains(def.Warnings, "db: Swarm ignores container_name") || !slices.Contains(def.Warnings, "db: Swarm ignores privileged") {
 		t.Errorf("warnings do not name what Swarm ignores: %q", warned)
 	}
 	if strings.Contains(warned, "app") {
