@@ -292,7 +292,7 @@ func (p *plan) resolveVariables(ctx context.Context, d *deps, g *globalOptions) 
 func (p *plan) mergeVariables(d *deps, g *globalOptions, remote map[string]string) error {
 	shell := secrets.EnvMap(d.env.Environ)
 	var fileVals map[string]string
-	data, err := os.ReadFile(p.envFile)
+	data, err := secrets.ReadFile(p.envFile, secrets.MaxEnvFile)
 	switch {
 	case errors.Is(err, fs.ErrNotExist) && g.EnvFile == ".env":
 		g.ui.Detail("no %s: variables come from the shell and Infisical only", p.envFile)

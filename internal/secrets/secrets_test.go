@@ -2,13 +2,16 @@ package secrets
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 )
 
 func TestSecretNeverPrints(t *testing.T) {
@@ -213,5 +216,93 @@ func TestReadEnvFileResolvesAsComposeWill(t *testing.T) {
 		if got[k] != w {
 			t.Errorf("%s = %q, want %q", k, got[k], w)
 		}
+	}
+}
+
+// TestRemoveStaleNeverBlocksNorFollows puts at the hand-over file's name what
+// startsvc never writes there — a named pipe no one writes to, a symbolic link
+// to a file that carries the marker, a folder — and checks that RemoveStale
+// returns at once with an error naming what it found, and touches nothing.
+func TestRemoveStaleNeverBlocksNorFollows(t *testing.T) {
+	marked := filepath.Join(t.TempDir(), "marked")
+	os.WriteFile(marked, []byte("# "+Header()[0]+"\n"), 0o600)
+	for _, c := range []struct {
+		name, want string
+		make       func(path string) error
+	}{
+		{"named pipe", "named pipe", func(p string) error { return syscall.Mkfifo(p, 0o600) }},
+		{"symbolic link to a marked file", "symbolic link", func(p string) error { return os.Symlink(marked, p) }},
+		{"folder", "folder", func(p string) error { return os.Mkdir(p, 0o700) }},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), FileName)
+			if err := c.make(path); err != nil {
+				t.Fatal(err)
+			}
+			type result struct {
+				removed bool
+				err     error
+			}
+			done := make(chan result, 1)
+			go func() { r, err := RemoveStale(path); done <- result{r, err} }()
+			var r result
+			select {
+			case r = <-done:
+			case <-time.After(time.Minute):
+				t.Fatal("RemoveStale blocked")
+			}
+			if r.removed || r.err == nil || !strings.Contains(r.err.Error(), c.want) || !strings.Contains(r.err.Error(), path) {
+				t.Errorf("RemoveStale = %v, %v; want an error naming the %s and the path", r.removed, r.err, c.want)
+			}
+			if _, err := os.Lstat(path); err != nil {
+				t.Errorf("what was there is gone: %v", err)
+			}
+			if _, err := os.Stat(marked); err != nil {
+				t.Errorf("the link's target is gone: %v", err)
+			}
+		})
+	}
+}
+
+// TestReadFileRefusesPipes reads a named pipe no one writes to: ReadFile
+// must return at once with an error, where os.ReadFile waits for ever.
+func TestReadFileRefusesPipes(t *testing.T) {
+	dir := t.TempDir()
+	fifo := filepath.Join(dir, ".env")
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { _, err := ReadFile(fifo, MaxEnvFile); done <- err }()
+	select {
+	case err := <-done:
+		if err == nil || !strings.Contains(err.Error(), "named pipe") {
+			t.Errorf("ReadFile(pipe) = %v, want an error saying it is a named pipe", err)
+		}
+	case <-time.After(time.Minute):
+		t.Fatal("ReadFile blocked on a named pipe")
+	}
+	link := filepath.Join(dir, "link.env")
+	os.WriteFile(filepath.Join(dir, "real.env"), []byte("A=1\n"), 0o600)
+	os.Symlink("real.env", link)
+	if data, err := ReadFile(link, MaxEnvFile); err != nil || string(data) != "A=1\n" {
+		t.Errorf("an env file that is a link must be read: %q, %v", data, err)
+	}
+	if _, err := ReadFile(filepath.Join(dir, "none"), MaxEnvFile); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("missing file: %v, want fs.ErrNotExist", err)
+	}
+}
+
+// TestWithoutPath checks that an error wrapped with its path keeps the cause
+// and names the path once.
+func TestWithoutPath(t *testing.T) {
+	path := "/stack/.env.infisical"
+	err := fmt.Errorf("write %s: %w", path, WithoutPath(&fs.PathError{Op: "write", Path: path, Err: syscall.ENOSPC}))
+	if strings.Count(err.Error(), path) != 1 || !errors.Is(err, syscall.ENOSPC) {
+		t.Errorf("%v: want the path once and ENOSPC kept", err)
+	}
+	err = fmt.Errorf("replace %s: %w", path, WithoutPath(&os.LinkError{Op: "rename", Old: path + ".tmp", New: path, Err: syscall.ENOSPC}))
+	if strings.Count(err.Error(), path) != 1 {
+		t.Errorf("%v: want the path once", err)
 	}
 }
