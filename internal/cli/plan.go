@@ -524,12 +524,9 @@ func (p *plan) fetchRemote(ctx context.Context, d *deps, g *globalOptions) (map[
 	return nil, exitcode.With(exitcode.Infisical, fmt.Errorf("%w\nnothing was started: fix the Infisical settings, or run with --skip-infisical to use %s alone", err, envName))
 }
 
-// lockDir is where project locks live: the temporary directory.
+// lockDir is where project locks live: a folder of the user's own.
 func lockDir(d *deps) string {
-	if dir := d.env.Getenv("TMPDIR"); dir != "" {
-		return dir
-	}
-	return os.TempDir()
+	return lock.Dir(d.env.Getenv)
 }
 
 // acquireLock waits for the project's lock, saying so, for at most
@@ -545,6 +542,9 @@ func acquireLock(ctx context.Context, d *deps, g *globalOptions) (*lock.Lock, er
 		if cause := context.Cause(ctx); errors.Is(cause, exitcode.ErrInterrupted) {
 			return nil, cause
 		}
+		if !errors.Is(err, lock.ErrBusy) {
+			return nil, exitcode.With(exitcode.Usage, err)
+		}
 		return nil, exitcode.With(exitcode.Failure, fmt.Errorf("project %s is busy: %w", g.Project, err))
 	}
 	return l, nil
@@ -552,10 +552,10 @@ func acquireLock(ctx context.Context, d *deps, g *globalOptions) (*lock.Lock, er
 
 // removeStale removes a hand-over file left by a killed run. Without the
 // project's lock it does so only when no other startsvc holds it — the file
-// may be a running up's.
+// may be a running up's — holding a shared lock meanwhile.
 func removeStale(d *deps, g *globalOptions, path string, locked bool) error {
 	if !locked {
-		l, _, err := lock.TryAcquire(lock.Path(lockDir(d), g.Project))
+		l, _, err := lock.TryShared(lock.Path(lockDir(d), g.Project))
 		if err != nil || l == nil {
 			return nil
 		}
