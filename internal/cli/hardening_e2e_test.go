@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/startsvc/startsvc/internal/infisical/infisicaltest"
 	"github.com/startsvc/startsvc/internal/secrets"
 	"github.com/startsvc/startsvc/internal/testenv"
 )
@@ -103,5 +104,80 @@ func TestFullDiskNamesThePathOnce(t *testing.T) {
 	}
 	if _, err := os.Stat(out); !os.IsNotExist(err) {
 		t.Errorf("a partial file is left: %v", err)
+	}
+}
+
+// TestEnvTooLargeForTheKernelChangesNothing gives a value over the kernel's
+// limit for one environment variable (128 KiB): through a file it works;
+// with --secrets-via env, up refuses before anything changes (exit 2, naming
+// the key and the way out) and the running container stays; run refuses too.
+func TestEnvTooLargeForTheKernelChangesNothing(t *testing.T) {
+	testenv.BuildFixtureImage(t)
+	// The service does not take BIG_CERT in its environment: its own process
+	// could not start with it either (a stack would hand it over as a file).
+	stack := writeStack(t, "services:\n  app:\n    image: "+testenv.FixtureImage+"\n")
+	big := strings.Repeat("c", secrets.MaxEnvEntry+1024)
+	if err := os.WriteFile(filepath.Join(stack, ".env"), []byte("BIG_CERT="+big+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	project := testenv.ProjectName(t)
+	if r := startsvcBounded(t, nil, "up", "-C", stack, "-p", project, "--skip-infisical"); r.code != 0 {
+		t.Fatalf("up through a file: exit %d:\n%s", r.code, r.out)
+	}
+	before := containerOf(t, project, "app")
+	r := startsvcBounded(t, nil, "up", "-C", stack, "-p", project, "--skip-infisical", "--secrets-via", "env")
+	if r.code != 2 || !strings.Contains(r.out, "BIG_CERT") || !strings.Contains(r.out, "--secrets-via file") {
+		t.Errorf("up --secrets-via env: exit %d, want 2 naming BIG_CERT and suggesting --secrets-via file:\n%.2000s", r.code, r.out)
+	}
+	if strings.Contains(r.out, "removing") {
+		t.Errorf("up went on to remove containers:\n%.2000s", r.out)
+	}
+	if after := containerOf(t, project, "app"); after != before || after.status != "running" {
+		t.Errorf("the running container was touched: %v, then %v", before, after)
+	}
+	r = startsvcBounded(t, nil, "run", "-C", stack, "--skip-infisical", "--", "true")
+	if r.code != 2 || !strings.Contains(r.out, "BIG_CERT") {
+		t.Errorf("run: exit %d, want 2 naming BIG_CERT:\n%.2000s", r.code, r.out)
+	}
+}
+
+// TestReservedNameNamesItsSource sets reserved names in Infisical and in .env:
+// the warning names where each one really comes from.
+func TestReservedNameNamesItsSource(t *testing.T) {
+	srv := emptyInfisical(t, infisicaltest.V3Only)
+	srv.SetSecret("proj-1", "dev", "/", "DOCKER_HOST", "tcp://elsewhere:2375")
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, ".env"), []byte("HOME=/not/yours\nA_SETTING=1\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	r := startsvcBounded(t, infisicalEnv(srv, "client-secret-value-1"), "export", "-C", dir, "-o", filepath.Join(t.TempDir(), "out.env"))
+	if r.code != 0 {
+		t.Fatalf("exit %d:\n%s", r.code, r.out)
+	}
+	for _, want := range []string{"DOCKER_HOST is set in Infisical", "HOME is set in .env"} {
+		if !strings.Contains(r.out, want) {
+			t.Errorf("output does not say %q:\n%s", want, r.out)
+		}
+	}
+}
+
+// TestEnvFileErrorNamesLineAndKey: a value with an unclosed ${ names the
+// file, the line and the key, not the value.
+func TestEnvFileErrorNamesLineAndKey(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, ".env"), []byte("A=1\n# a comment\nKEY=s3cr3t-x${oops\nB=2\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	r := startsvcBounded(t, nil, "export", "-C", dir, "--skip-infisical")
+	if r.code != 2 {
+		t.Fatalf("exit %d, want 2:\n%s", r.code, r.out)
+	}
+	for _, want := range []string{".env", "line 3", "KEY"} {
+		if !strings.Contains(r.out, want) {
+			t.Errorf("the error does not name %q:\n%s", want, r.out)
+		}
+	}
+	if strings.Contains(r.out, "s3cr3t") {
+		t.Errorf("the error shows the value:\n%s", r.out)
 	}
 }

@@ -323,9 +323,12 @@ func (p *plan) mergeVariables(d *deps, g *globalOptions, remote map[string]strin
 	}
 	g.redactor.Add(generated...)
 	p.composeEnv, p.skipped = secrets.ComposeEnv(d.env.Environ, p.resolved.Values, p.via)
+	if err := secrets.CheckComposeEnv(p.via, p.composeEnv); err != nil {
+		return err
+	}
 	for _, k := range p.skipped {
 		g.ui.Warn("%s is set in %s but startsvc never overrides %s in compose's environment; the shell's value stays",
-			k, filepath.Base(p.envFile), k)
+			k, p.resolved.Source(k, filepath.Base(p.envFile)), k)
 	}
 	return nil
 }

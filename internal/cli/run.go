@@ -52,6 +52,9 @@ func runRun(ctx context.Context, d *deps, g *globalOptions, argv []string) error
 	defer p.close()
 	env, _ := secrets.ComposeEnv(d.env.Environ, p.resolved.Values, secrets.ViaEnv)
 	env = withoutComposeControl(env)
+	if err := secrets.CheckEnv(env); err != nil {
+		return err
+	}
 
 	path, err := exec.LookPath(argv[0])
 	if err != nil {

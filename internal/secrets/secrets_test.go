@@ -306,3 +306,39 @@ func TestWithoutPath(t *testing.T) {
 		t.Errorf("%v: want the path once", err)
 	}
 }
+
+func TestCheckEnv(t *testing.T) {
+	big := strings.Repeat("x", MaxEnvEntry)
+	err := CheckEnv([]string{"SMALL=1", "BIG_CERT=" + big})
+	if err == nil || !strings.Contains(err.Error(), "BIG_CERT") || strings.Contains(err.Error(), "xxxx") {
+		t.Errorf("CheckEnv with a value over the kernel's limit: %v; want an error naming BIG_CERT, not its value", err)
+	}
+	if CheckEnv([]string{"FITS=" + big[:MaxEnvEntry-len("FITS=")-1]}) != nil {
+		t.Errorf("a variable of exactly the limit was refused")
+	}
+	err = CheckComposeEnv(ViaEnv, []string{"BIG_CERT=" + big})
+	if err == nil || !strings.Contains(err.Error(), "--secrets-via file") {
+		t.Errorf("CheckComposeEnv: %v; want the advice to use --secrets-via file", err)
+	}
+	if err := CheckComposeEnv(ViaFile, []string{"BIG_CERT=" + big}); err != nil {
+		t.Errorf("through a file the size does not matter: %v", err)
+	}
+	if limit := argLimit(); limit > 0 {
+		var many []string
+		for i := 0; i*1024 < limit; i++ {
+			many = append(many, fmt.Sprintf("K%05d=%s", i, big[:1000]))
+		}
+		if err := CheckEnv(many); err == nil || !strings.Contains(err.Error(), "in all") {
+			t.Errorf("an environment over the total limit: %v", err)
+		}
+	}
+}
+
+func TestResolvedSource(t *testing.T) {
+	r := Merge(map[string]string{"HOME": "/x", "A": "1"}, map[string]string{"PATH": "/evil", "A": "2"})
+	for k, want := range map[string]string{"HOME": ".env", "PATH": "Infisical", "A": "Infisical"} {
+		if got := r.Source(k, ".env"); got != want {
+			t.Errorf("Source(%s) = %s, want %s", k, got, want)
+		}
+	}
+}
