@@ -30,8 +30,9 @@ values of the shell, .env and Infisical, only the services the profile
 activates, and each service's environment resolved.
 
 Every secret value is shown as ` + secrets.Mask + `, also inside longer strings such as
-connection URLs: the values from Infisical, the .env values whose name or shape
-says they are secrets, and the secrets init generates. Profile requirements
+connection URLs: the values from Infisical, the .env and shell values that are
+not plainly settings (numbers, flags, paths, plain words and URLs without
+credentials stay readable), and the secrets init generates. Profile requirements
 (a GPU runtime, devices) are not checked: config works on any machine.`,
 		Example: `  startsvc config --profile gpu-nvidia --environment public
   startsvc config --format json > resolved.json`,
@@ -121,7 +122,7 @@ func resolvedConfig(p *types.Project, redactor *secrets.Redactor) (*types.Projec
 	resolved = resolved.WithoutUnnecessaryResources()
 	for name, s := range resolved.Services {
 		for k, v := range s.Environment {
-			if v != nil && *v != "" && !literal[name][k] && secrets.LooksSecret(k, *v) {
+			if v != nil && *v != "" && !literal[name][k] && secrets.ShouldMask(k, *v) {
 				masked := secrets.Mask
 				s.Environment[k] = &masked
 			}

@@ -2,8 +2,10 @@ package secrets
 
 import (
 	"bytes"
+	"encoding/json"
 	"io"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 )
@@ -33,7 +35,10 @@ func NewRedactor(values ...string) *Redactor {
 	return r
 }
 
-// Add makes r mask values too, and each line of a multi-line value. It only
+// Add makes r mask values too, and each line of a multi-line value, in every
+// form output can carry them: as they are, and escaped as Go's %q and %+q and
+// as JSON strings (with and without HTML escaping) write them — compose, the
+// Engine and the programs in containers print values those ways. It only
 // records them: the matcher is built when text is next masked.
 func (r *Redactor) Add(values ...string) {
 	r.mu.Lock()
@@ -41,12 +46,20 @@ func (r *Redactor) Add(values ...string) {
 	if r.known == nil {
 		r.known = map[string]bool{}
 	}
-	add := func(v string) {
+	record := func(v string) {
 		if len(v) >= MinMasked && !r.known[v] {
 			r.known[v] = true
 			r.list = append(r.list, v)
 			r.max = max(r.max, len(v))
 			r.dirty = true
+		}
+	}
+	add := func(v string) {
+		record(v)
+		if len(v) >= MinMasked && needsEscape(v) {
+			for _, e := range escapedForms(v) {
+				record(e)
+			}
 		}
 	}
 	for _, v := range values {
@@ -57,6 +70,35 @@ func (r *Redactor) Add(values ...string) {
 			}
 		}
 	}
+}
+
+// needsEscape reports whether some quoting (Go's %q or %+q, JSON) would write
+// v differently: it holds a control character, a quote, a backslash, a byte
+// outside ASCII, or one of the characters JSON escapes for HTML.
+func needsEscape(v string) bool {
+	for i := 0; i < len(v); i++ {
+		switch c := v[i]; {
+		case c < 0x20, c >= 0x7f, c == '"', c == '\\', c == '<', c == '>', c == '&':
+			return true
+		}
+	}
+	return false
+}
+
+// escapedForms is v as Go's %q and %+q and JSON (HTML-escaped and not) write
+// it inside their quotes.
+func escapedForms(v string) []string {
+	inner := func(q string) string { return q[1 : len(q)-1] }
+	forms := []string{inner(strconv.Quote(v)), inner(strconv.QuoteToASCII(v))}
+	for _, html := range []bool{true, false} {
+		var b bytes.Buffer
+		enc := json.NewEncoder(&b)
+		enc.SetEscapeHTML(html)
+		if enc.Encode(v) == nil {
+			forms = append(forms, inner(strings.TrimSuffix(b.String(), "\n")))
+		}
+	}
+	return forms
 }
 
 // replacer returns the matcher for the known values, building it if values

@@ -67,13 +67,13 @@ func (r *Resolved) FromRemoteCount() int {
 
 // Merge layers the env file's values under the remote ones: the remote source
 // wins. Every remote value is masked in output, and so is every env-file value
-// whose name or shape says it is a secret.
+// that ShouldMask: any of MinMasked bytes or more that is not plainly a setting.
 func Merge(envFile, remote map[string]string) *Resolved {
 	r := &Resolved{Values: map[string]string{}, Origin: map[string]Origin{}}
 	for k, v := range envFile {
 		r.Values[k] = v
 		r.Origin[k] = FromEnvFile
-		if LooksSecret(k, v) {
+		if ShouldMask(k, v) {
 			r.Masked = append(r.Masked, v)
 		}
 	}

@@ -2,11 +2,13 @@ package secrets
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"syscall"
@@ -339,6 +341,34 @@ func TestResolvedSource(t *testing.T) {
 	for k, want := range map[string]string{"HOME": ".env", "PATH": "Infisical", "A": "Infisical"} {
 		if got := r.Source(k, ".env"); got != want {
 			t.Errorf("Source(%s) = %s, want %s", k, got, want)
+		}
+	}
+}
+
+// TestRedactorMasksEscapedForms prints values the ways compose, the Engine
+// and programs print them — Go's %q and %+q, JSON with and without HTML
+// escaping, inside longer strings — and checks that none shows.
+func TestRedactorMasksEscapedForms(t *testing.T) {
+	values := []string{"tab\there-value", `quote"and\backslash`, "ctl\x01\x7fbytes", "ünïcode-välue", "<html>&amp;-value", "line one\nline two"}
+	r := NewRedactor(values...)
+	for _, v := range values {
+		var js, jsHTML bytes.Buffer
+		enc := json.NewEncoder(&js)
+		enc.SetEscapeHTML(false)
+		enc.Encode(map[string]string{"msg": "exec: /x-" + v})
+		json.NewEncoder(&jsHTML).Encode(map[string]string{"msg": "exec: /x-" + v})
+		for name, out := range map[string]string{
+			"%q":              fmt.Sprintf("exec: %q: stat failed", "/x-"+v),
+			"%+q":             fmt.Sprintf("exec: %+q: stat failed", "/x-"+v),
+			"JSON":            js.String(),
+			"JSON, HTML-safe": jsHTML.String(),
+		} {
+			masked := r.String(out)
+			for _, word := range regexp.MustCompile(`[a-z]{4,}`).FindAllString(v, -1) {
+				if strings.Contains(masked, word) {
+					t.Errorf("value %d printed as %s still shows %q after masking", slices.Index(values, v), name, word)
+				}
+			}
 		}
 	}
 }
