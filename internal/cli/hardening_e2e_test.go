@@ -181,3 +181,39 @@ func TestEnvFileErrorNamesLineAndKey(t *testing.T) {
 		t.Errorf("the error shows the value:\n%s", r.out)
 	}
 }
+
+// TestDoctorCallsATypoATypo: against a 2024 server, which lists an unknown
+// environment or folder as empty, and a 2026 one, which answers 404, doctor's
+// credentials check fails naming the environment or folder, as up does
+// (exit 4), instead of reporting the credentials fine.
+func TestDoctorCallsATypoATypo(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		mode infisicaltest.Mode
+		args []string
+		say  string
+	}{
+		{"environment, 2024 server", infisicaltest.V3Only, []string{"--infisical-env", "prdo"}, `no environment "prdo"`},
+		{"folder, 2024 server", infisicaltest.V3Only, []string{"--secret-path", "/nope"}, "has no folder /nope"},
+		{"environment, 2026 server", infisicaltest.V4, []string{"--infisical-env", "prdo"}, "in environment 'prdo' was not found"},
+		{"folder, 2026 server", infisicaltest.V4, []string{"--secret-path", "/nope"}, "Folder with path '/nope'"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			srv := fakeInfisical(t, c.mode)
+			stack := writeStack(t, "services:\n  app:\n    image: "+testenv.FixtureImage+"\n")
+			args := append([]string{"doctor", "-C", stack, "-p", testenv.ProjectName(t)}, c.args...)
+			r := startsvcBounded(t, infisicalEnv(srv, "client-secret-value-1"), args...)
+			if r.code != 4 {
+				t.Errorf("doctor exited %d, want 4:\n%s", r.code, r.out)
+			}
+			if !strings.Contains(r.out, c.say) {
+				t.Errorf("doctor does not say %q:\n%s", c.say, r.out)
+			}
+			// export uses the same client: the same typo, the same exit.
+			r = startsvcBounded(t, infisicalEnv(srv, "client-secret-value-1"), append([]string{"export", "-C", stack}, c.args...)...)
+			if r.code != 4 || !strings.Contains(r.out, c.say) {
+				t.Errorf("export exited %d, want 4 saying %q:\n%s", r.code, c.say, r.out)
+			}
+		})
+	}
+}

@@ -179,7 +179,7 @@ func (c *Client) Status(ctx context.Context) error {
 		Message *string `json:"message"`
 	}
 	if err := json.Unmarshal(body, &st); err != nil || st.Message == nil {
-		return &Error{Kind: Unreachable, Op: op, Host: c.host, Status: http.StatusOK,
+		return &Error{Kind: Invalid, Op: op, Host: c.host, Status: http.StatusOK,
 			Message: "the answer is not Infisical's: is the URL right?"}
 	}
 	return nil
@@ -220,7 +220,7 @@ func (c *Client) loginLocked(ctx context.Context) error {
 			AccessToken string `json:"accessToken"`
 		}
 		if err := json.Unmarshal(body, &r); err != nil || r.AccessToken == "" {
-			return &Error{Kind: Unreachable, Op: op, Host: c.host, Status: http.StatusOK,
+			return &Error{Kind: Invalid, Op: op, Host: c.host, Status: http.StatusOK,
 				Message: "the answer holds no access token: is the URL right?"}
 		}
 		c.bearer = secrets.Secret(r.AccessToken)
@@ -249,7 +249,7 @@ func (c *Client) lookUpServiceToken(ctx context.Context) (*serviceScope, error) 
 		} `json:"scopes"`
 	}
 	if err := json.Unmarshal(body, &r); err != nil || r.Workspace == "" {
-		return nil, &Error{Kind: Unreachable, Op: op, Host: c.host, Status: http.StatusOK,
+		return nil, &Error{Kind: Invalid, Op: op, Host: c.host, Status: http.StatusOK,
 			Message: "the answer names no project: is the URL right?"}
 	}
 	sc := &serviceScope{project: r.Workspace}
@@ -261,7 +261,10 @@ func (c *Client) lookUpServiceToken(ctx context.Context) (*serviceScope, error) 
 }
 
 // ListSecrets lists the secrets of a folder, logging in first if need be: in
-// the normal case one login call and one listing call. It asks the current
+// the normal case one login call and one listing call. An empty listing costs
+// one or more calls more (see checkLocation): an environment or folder that
+// does not exist is an error of kind NotFound on every server version, never
+// an empty list. It asks the current
 // route (v4) first; when the server answers that the route does not exist, it
 // asks the older route (v3) and keeps using it. Every option the server reads
 // is sent explicitly: imports included, references expanded. The listing
@@ -314,13 +317,24 @@ func (c *Client) ListSecrets(ctx context.Context, o ListOptions) (*Listing, erro
 		l, err := decodeSecrets(body, o.Environment, o.SecretPath)
 		if err != nil {
 			var de *decodeError
-			kind := Unreachable
+			kind := Invalid
 			if errors.As(err, &de) {
 				kind = de.kind
 			}
 			return nil, &Error{Kind: kind, Op: op, Host: c.host, Status: http.StatusOK, Message: err.Error()}
 		}
 		l.API = req.api
+		if len(l.Secrets) == 0 {
+			// Servers from 2024 answer an unknown environment or folder
+			// with an empty listing: tell a typo from an empty folder.
+			note, err := c.checkLocation(ctx, o)
+			if err != nil {
+				return nil, err
+			}
+			if note != "" {
+				l.Notes = append(l.Notes, note)
+			}
+		}
 		return l, nil
 	}
 }

@@ -53,6 +53,10 @@ type Listing struct {
 	Collisions []Collision
 	// API is the route that answered: "v4", "v3", or "cli" for the CLI source.
 	API string
+	// Notes are things a person should know about the listing (names and
+	// folders only, never values): that an empty listing could not be told
+	// from a typo, for instance.
+	Notes []string
 }
 
 // Values returns the listing as a map from key to value.
@@ -119,13 +123,13 @@ func decodeSecrets(body []byte, env, base string) (*Listing, error) {
 	var w wireListing
 	dec := json.NewDecoder(bytes.NewReader(body))
 	if err := dec.Decode(&w); err != nil {
-		return nil, &decodeError{Unreachable, "invalid JSON in response: " + jsonProblem(err)}
+		return nil, &decodeError{Invalid, "invalid JSON in response: " + jsonProblem(err)}
 	}
 	if _, err := dec.Token(); err != io.EOF {
-		return nil, &decodeError{Unreachable, "invalid JSON in response: data after the object"}
+		return nil, &decodeError{Invalid, "invalid JSON in response: data after the object"}
 	}
 	if w.Secrets == nil {
-		return nil, &decodeError{Unreachable, `response has no "secrets" list: is this an Infisical server?`}
+		return nil, &decodeError{Invalid, `response has no "secrets" list: is this an Infisical server?`}
 	}
 	base = CleanSecretPath(base)
 	var own []item
@@ -178,13 +182,13 @@ func decodeSecrets(body []byte, env, base string) (*Listing, error) {
 
 func fromWire(ws wireSecret, env, base string) (item, error) {
 	if ws.SecretKey == "" {
-		return item{}, &decodeError{Unreachable, "invalid response: a secret without a name"}
+		return item{}, &decodeError{Invalid, "invalid response: a secret without a name"}
 	}
 	if ws.ValueHidden {
 		return item{}, &decodeError{Auth, fmt.Sprintf("secret %s: the server hides its value from this identity", ws.SecretKey)}
 	}
 	if ws.SecretValue == nil {
-		return item{}, &decodeError{Unreachable, fmt.Sprintf("invalid response: secret %s has no value", ws.SecretKey)}
+		return item{}, &decodeError{Invalid, fmt.Sprintf("invalid response: secret %s has no value", ws.SecretKey)}
 	}
 	p := base
 	if ws.SecretPath != "" {
