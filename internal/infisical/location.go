@@ -112,4 +112,3 @@ func (c *Client) childFolders(ctx context.Context, project, env, parent string) 
 	}
 	return names, nil
 }
-
