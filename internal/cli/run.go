@@ -65,7 +65,7 @@ func runRun(ctx context.Context, d *deps, g *globalOptions, argv []string) error
 	cmd := exec.Command(path, argv[1:]...)
 	cmd.Env = env
 	cmd.Dir = d.env.Dir
-	cmd.Stdin, cmd.Stdout, cmd.Stderr = d.env.Stdin, d.env.Stdout, d.env.Stderr
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = d.env.Stdin, rawStream(d.env.Stdout), rawStream(d.env.Stderr)
 
 	sigs := make(chan os.Signal, 4)
 	toForward := forwarded
