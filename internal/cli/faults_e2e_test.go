@@ -105,7 +105,7 @@ func closedPort(t *testing.T) string {
 // never be what keeps startsvc from returning.
 const (
 	faultTimeout = "3s"
-	faultBound   = 25 * time.Second
+	faultBound   = 90 * time.Second
 )
 
 // TestInfisicalFaults drives the real binary against every way an Infisical

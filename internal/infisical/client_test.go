@@ -130,7 +130,7 @@ func TestListSecretsV4AndV3(t *testing.T) {
 				srv.SetSecret(testProject, "dev", "/", k, v)
 			}
 			c := newClient(t, settings(t, srv, infisical.FlagValues{}, universalAuth()), fastOptions())
-			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 			defer cancel()
 
 			l, err := c.ListSecrets(ctx, infisical.ListOptions{ProjectID: testProject, Environment: "dev", SecretPath: "/"})
@@ -252,7 +252,7 @@ func TestAuthentication(t *testing.T) {
 			env := tc.setup(srv)
 			s := settings(t, srv, infisical.FlagValues{}, env)
 			c := newClient(t, s, fastOptions())
-			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 			defer cancel()
 			list := tc.list
 			if list == (infisical.ListOptions{}) {
@@ -401,10 +401,15 @@ func modeName(m infisicaltest.Mode) string {
 	return " (v4)"
 }
 
+// TestFaults plays each way a server fails. Cases whose outcome is "no answer
+// in time" get a short deadline: it is the outcome however slow the machine.
+// Every other case gets a deadline a busy machine cannot miss, so that the
+// outcome never depends on how fast the calls went.
 func TestFaults(t *testing.T) {
-	const deadline = 1500 * time.Millisecond
+	const short, generous = 2 * time.Second, 30 * time.Second
 	for _, tc := range []struct {
-		name   string
+		deadline time.Duration // generous when 0
+		name     string
 		route  string
 		faults []infisicaltest.Fault
 		always *infisicaltest.Fault
@@ -430,11 +435,11 @@ func TestFaults(t *testing.T) {
 			wantKind: infisical.Unreachable, wantInErr: "HTTP 429", wantCalls: 1},
 		{name: "429 without a wait, every time", route: infisicaltest.RouteListV4, always: ptr(infisicaltest.RateLimited("")),
 			wantKind: infisical.Unreachable, wantInErr: "Rate limit exceeded", wantCalls: 3},
-		{name: "hang before headers", route: infisicaltest.RouteListV4, faults: []infisicaltest.Fault{infisicaltest.HangBeforeHeaders()},
+		{deadline: short, name: "hang before headers", route: infisicaltest.RouteListV4, faults: []infisicaltest.Fault{infisicaltest.HangBeforeHeaders()},
 			wantKind: infisical.Unreachable, wantInErr: "no answer in time"},
-		{name: "hang on login", route: infisicaltest.RouteLogin, faults: []infisicaltest.Fault{infisicaltest.HangBeforeHeaders()},
+		{deadline: short, name: "hang on login", route: infisicaltest.RouteLogin, faults: []infisicaltest.Fault{infisicaltest.HangBeforeHeaders()},
 			wantKind: infisical.Unreachable, wantInErr: "log in to Infisical"},
-		{name: "headers, then a stalled body", route: infisicaltest.RouteListV4, faults: []infisicaltest.Fault{infisicaltest.StallBody()},
+		{deadline: short, name: "headers, then a stalled body", route: infisicaltest.RouteListV4, faults: []infisicaltest.Fault{infisicaltest.StallBody()},
 			wantKind: infisical.Unreachable, wantInErr: "stalled"},
 		{name: "invalid JSON", route: infisicaltest.RouteListV4, faults: []infisicaltest.Fault{infisicaltest.InvalidJSON()},
 			wantKind: infisical.Invalid, wantInErr: "invalid JSON"},
@@ -462,14 +467,15 @@ func TestFaults(t *testing.T) {
 			opts := tc.opts
 			opts.RetryBackoff = 10 * time.Millisecond
 			c := newClient(t, settings(t, srv, infisical.FlagValues{}, universalAuth()), opts)
+			deadline := tc.deadline
+			if deadline == 0 {
+				deadline = generous
+			}
 			ctx, cancel := context.WithTimeout(context.Background(), deadline)
 			defer cancel()
-			start := time.Now()
+			// The hanging faults last until the server closes: returning at
+			// all shows the deadline was kept.
 			l, err := c.ListSecrets(ctx, infisical.ListOptions{ProjectID: testProject, Environment: "dev"})
-			elapsed := time.Since(start)
-			if elapsed > deadline+500*time.Millisecond {
-				t.Errorf("took %s, beyond the deadline of %s", elapsed, deadline)
-			}
 			assertClean(t, err, "value-of-api-key")
 			if tc.wantCalls != 0 {
 				if n := srv.Calls(tc.route); n != tc.wantCalls {
@@ -543,7 +549,7 @@ func TestUnreachableServers(t *testing.T) {
 				t.Fatal(err)
 			}
 			c := newClient(t, s, fastOptions())
-			ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 			defer cancel()
 			_, err = c.ListSecrets(ctx, s.ListOptions())
 			if infisical.KindOf(err) != infisical.Unreachable {
@@ -579,20 +585,18 @@ func TestNoDeadlineUsesClientTimeout(t *testing.T) {
 	srv := fake(t, infisicaltest.V4)
 	srv.FailNext(infisicaltest.RouteListV4, infisicaltest.HangBeforeHeaders())
 	c := newClient(t, settings(t, srv, infisical.FlagValues{}, universalAuth()), infisical.Options{Timeout: 200 * time.Millisecond})
-	start := time.Now()
+	// The listing hangs until the server closes: returning at all, with
+	// "no answer in time", shows the client's own timeout applied.
 	_, err := c.ListSecrets(context.Background(), infisical.ListOptions{ProjectID: testProject, Environment: "dev"})
-	if infisical.KindOf(err) != infisical.Unreachable {
-		t.Fatalf("err = %v, want Unreachable", err)
-	}
-	if d := time.Since(start); d > 2*time.Second {
-		t.Errorf("took %s with a 200ms timeout", d)
+	if infisical.KindOf(err) != infisical.Unreachable || !strings.Contains(err.Error(), "no answer in time") {
+		t.Fatalf("err = %v, want Unreachable: no answer in time", err)
 	}
 }
 
 func TestStatus(t *testing.T) {
 	srv := fake(t, infisicaltest.V4)
 	c := newClient(t, settings(t, srv, infisical.FlagValues{}, universalAuth()), fastOptions())
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	if err := c.Status(ctx); err != nil {
 		t.Fatalf("Status: %v", err)
@@ -618,7 +622,7 @@ func TestNotInfisical(t *testing.T) {
 		t.Fatal(err)
 	}
 	c := newClient(t, s, fastOptions())
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	if err := c.Status(ctx); infisical.KindOf(err) != infisical.Invalid {
 		t.Errorf("Status: %v, want Invalid", err)
