@@ -410,10 +410,10 @@ func TestFaults(t *testing.T) {
 	for _, tc := range []struct {
 		deadline time.Duration // generous when 0
 		name     string
-		route  string
-		faults []infisicaltest.Fault
-		always *infisicaltest.Fault
-		opts   infisical.Options
+		route    string
+		faults   []infisicaltest.Fault
+		always   *infisicaltest.Fault
+		opts     infisical.Options
 		// wantKind 0 means the client recovers and lists.
 		wantKind  infisical.Kind
 		wantInErr string
