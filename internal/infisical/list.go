@@ -3,8 +3,8 @@ package infisical
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
-	"io"
 	"sort"
 	"strings"
 
@@ -121,12 +121,15 @@ type item struct {
 // never panics and its errors never quote the body.
 func decodeSecrets(body []byte, env, base string) (*Listing, error) {
 	var w wireListing
-	dec := json.NewDecoder(bytes.NewReader(body))
-	if err := dec.Decode(&w); err != nil {
+	// Unmarshal, not a Decoder: the body is in memory already, and a
+	// Decoder would copy it into its own buffer piece by piece (a third of
+	// the decoding time of a 3 MB listing).
+	if err := json.Unmarshal(body, &w); err != nil {
+		var syn *json.SyntaxError
+		if errors.As(err, &syn) && afterFirstValue(body, syn.Offset) {
+			return nil, &decodeError{Invalid, "invalid JSON in response: data after the object"}
+		}
 		return nil, &decodeError{Invalid, "invalid JSON in response: " + jsonProblem(err)}
-	}
-	if _, err := dec.Token(); err != io.EOF {
-		return nil, &decodeError{Invalid, "invalid JSON in response: data after the object"}
 	}
 	if w.Secrets == nil {
 		return nil, &decodeError{Invalid, `response has no "secrets" list: is this an Infisical server?`}
@@ -178,6 +181,14 @@ func decodeSecrets(body []byte, env, base string) (*Listing, error) {
 	sort.Slice(l.Secrets, func(i, j int) bool { return l.Secrets[i].Key < l.Secrets[j].Key })
 	sort.Slice(l.Collisions, func(i, j int) bool { return l.Collisions[i].Key < l.Collisions[j].Key })
 	return l, nil
+}
+
+// afterFirstValue reports whether a syntax error at offset lies after a
+// complete first JSON value of body: the body holds more than one.
+func afterFirstValue(body []byte, offset int64) bool {
+	dec := json.NewDecoder(bytes.NewReader(body))
+	var v json.RawMessage
+	return dec.Decode(&v) == nil && dec.InputOffset() < offset
 }
 
 func fromWire(ws wireSecret, env, base string) (item, error) {
