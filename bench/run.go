@@ -84,13 +84,20 @@ func (b *bench) benchRun(ctx context.Context) (section, error) {
 			return section{}, err
 		}
 	}
-	tbl := table{head: []string{"command", "median", "min – max", "peak RSS (median)", "peak RSS (max)"}}
+	tbl := table{head: []string{"command", "median", "min – max", "CPU (median)", "peak RSS (median)", "peak RSS (max)"}}
+	cpu := func(s series) string {
+		if c := s.medianCPU(); c >= 0 {
+			return ms(c)
+		}
+		return "–"
+	}
 	for _, t := range tools {
-		tbl.rows = append(tbl.rows, []string{t.name, ms(t.runs.medianWall()), spread(t.runs), mib(t.runs.medianRSS()), mib(t.runs.maxRSS())})
+		tbl.rows = append(tbl.rows, []string{t.name, ms(t.runs.medianWall()), spread(t.runs), cpu(t.runs), mib(t.runs.medianRSS()), mib(t.runs.maxRSS())})
 	}
 	run, export := tools[0], tools[1]
-	v := []string{fmt.Sprintf("run / export, ratio of medians: %s (run %s, export %s)",
-		ratio(float64(run.runs.medianWall()), float64(export.runs.medianWall())), ms(run.runs.medianWall()), ms(export.runs.medianWall()))}
+	v := []string{fmt.Sprintf("run / export, ratio of medians: %s in wall time (run %s, export %s), %s in CPU time (run %s, export %s)",
+		ratio(float64(run.runs.medianWall()), float64(export.runs.medianWall())), ms(run.runs.medianWall()), ms(export.runs.medianWall()),
+		ratio(float64(run.runs.medianCPU()), float64(export.runs.medianCPU())), cpu(run.runs), cpu(export.runs))}
 	if cliErr == nil {
 		c := tools[2]
 		v = append(v, fmt.Sprintf("startsvc run / infisical run: %s; startsvc export / infisical run: %s",
