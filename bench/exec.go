@@ -21,7 +21,7 @@ type sample struct {
 	// waited for, -1 when unknown: less moved by other work on the machine
 	// than the wall time.
 	cpu time.Duration
-	out  []byte
+	out []byte
 }
 
 // exec runs name with args in dir under a timeout, with the bench environment

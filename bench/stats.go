@@ -41,10 +41,10 @@ func (s series) medianCPU() time.Duration {
 	}
 	return time.Duration(median(c))
 }
-func (s series) minWall() time.Duration    { return time.Duration(slices.Min(s.walls())) }
-func (s series) maxWall() time.Duration    { return time.Duration(slices.Max(s.walls())) }
-func (s series) medianRSS() int64          { return int64(median(s.rsss())) }
-func (s series) maxRSS() int64             { return int64(slices.Max(s.rsss())) }
+func (s series) minWall() time.Duration { return time.Duration(slices.Min(s.walls())) }
+func (s series) maxWall() time.Duration { return time.Duration(slices.Max(s.walls())) }
+func (s series) medianRSS() int64       { return int64(median(s.rsss())) }
+func (s series) maxRSS() int64          { return int64(slices.Max(s.rsss())) }
 
 // median is the middle value, or the mean of the two middle values of an even
 // count; 0 for none. It does not reorder v.
