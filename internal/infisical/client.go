@@ -312,6 +312,14 @@ func (c *Client) ListSecrets(ctx context.Context, o ListOptions) (*Listing, erro
 				c.useV3()
 				continue
 			}
+			if o.FolderMayBeMissing && o.SecretPath != "/" && reason(err) == "SecretPathNotFound" {
+				// The folder, or the environment, does not exist: only
+				// the environment must.
+				if err := c.checkEnvironment(ctx, o); err != nil && !errors.Is(err, errCannotCheck) {
+					return nil, err
+				}
+				return &Listing{API: req.api}, nil
+			}
 			return nil, err
 		}
 		l, err := decodeSecrets(body, o.Environment, o.SecretPath)
@@ -477,7 +485,7 @@ func (c *Client) once(ctx context.Context, r request) (int, http.Header, []byte,
 func (c *Client) statusError(op string, status int, body []byte) *Error {
 	name, msg := serverMessage(body)
 	msg = c.scrub(msg)
-	e := &Error{Op: op, Host: c.host, Status: status, Message: msg}
+	e := &Error{Op: op, Host: c.host, Status: status, Message: msg, Reason: name}
 	if e.Message == "" {
 		e.Message = http.StatusText(status)
 	}

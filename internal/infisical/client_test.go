@@ -632,3 +632,26 @@ func TestNotInfisical(t *testing.T) {
 		t.Errorf("ListSecrets: %v, want Invalid saying there is no access token", err)
 	}
 }
+
+// TestFolderMayBeMissing: a write target (migrate) may be a folder that does
+// not exist yet: it lists empty on both server versions, while an unknown
+// environment is still NotFound.
+func TestFolderMayBeMissing(t *testing.T) {
+	for _, mode := range []infisicaltest.Mode{infisicaltest.V4, infisicaltest.V3Only} {
+		t.Run(modeName(mode), func(t *testing.T) {
+			srv := fake(t, mode)
+			srv.SetSecret(testProject, "dev", "/", "ROOT", "root-value")
+			c := newClient(t, settings(t, srv, infisical.FlagValues{}, universalAuth()), fastOptions())
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			l, err := c.ListSecrets(ctx, infisical.ListOptions{ProjectID: testProject, Environment: "dev", SecretPath: "/apps/new", FolderMayBeMissing: true})
+			if err != nil || len(l.Secrets) != 0 {
+				t.Errorf("a missing target folder: %v, %v; want an empty listing", l, err)
+			}
+			_, err = c.ListSecrets(ctx, infisical.ListOptions{ProjectID: testProject, Environment: "prdo", SecretPath: "/apps/new", FolderMayBeMissing: true})
+			if infisical.KindOf(err) != infisical.NotFound {
+				t.Errorf("an unknown environment: %v, want NotFound", err)
+			}
+		})
+	}
+}

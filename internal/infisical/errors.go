@@ -69,6 +69,9 @@ type Error struct {
 	Status int    // HTTP status; 0 when there was no response
 	// Message is the server's explanation, or startsvc's when the server gave none.
 	Message string
+	// Reason is the server's name for the error ("SecretPathNotFound",
+	// "TokenError", …), empty when it gave none. Its text is not part of Error's.
+	Reason string
 	// Err is the underlying cause, for errors.Is (context.DeadlineExceeded,
 	// context.Canceled, net errors). Its text is not part of Error's.
 	Err error

@@ -22,6 +22,10 @@ type ListOptions struct {
 	SecretPath string
 	// Recursive lists the folder's subfolders too, in the same call.
 	Recursive bool
+	// FolderMayBeMissing lists a folder that does not exist as empty rather
+	// than failing with NotFound: a target that migrate is about to create.
+	// An unknown project or environment is NotFound all the same.
+	FolderMayBeMissing bool
 }
 
 // Secret is one secret as listed, after the precedence rules of the package doc.

@@ -3,6 +3,7 @@ package infisical
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -22,7 +23,8 @@ import (
 //     &path=PARENT for each segment: the child folders of PARENT (an empty list
 //     when PARENT itself does not exist), among which the segment must be.
 //
-// A location that does not exist is an *Error of kind NotFound naming it. A
+// With o.FolderMayBeMissing only the environment is checked. A location that
+// does not exist is an *Error of kind NotFound naming it. A
 // server without these routes (a route-404) reports typos itself, and one that
 // refuses the identity these reads (401, 403) cannot be asked: then the empty
 // listing stands, with a note saying it could not be checked. Any other
@@ -40,33 +42,15 @@ func (c *Client) checkLocation(ctx context.Context, o ListOptions) (note string,
 		return "", err
 	}
 
-	body, err := c.do(ctx, request{op: "look up the Infisical project", method: http.MethodGet, auth: true,
-		path: "/v1/workspace/" + url.PathEscape(o.ProjectID)})
-	if err != nil {
-		return cannot(err)
+	if err := c.checkEnvironment(ctx, o); err != nil {
+		if errors.Is(err, errCannotCheck) {
+			return cannot(errors.Unwrap(err))
+		}
+		return "", err
 	}
-	var ws struct {
-		Workspace *struct {
-			Environments []struct {
-				Slug string `json:"slug"`
-			} `json:"environments"`
-		} `json:"workspace"`
+	if o.FolderMayBeMissing {
+		return "", nil
 	}
-	if err := json.Unmarshal(body, &ws); err != nil || ws.Workspace == nil {
-		return "", &Error{Kind: Invalid, Op: "look up the Infisical project", Host: c.host, Status: http.StatusOK,
-			Message: `the answer holds no "workspace": is this an Infisical server?`}
-	}
-	var slugs []string
-	for _, e := range ws.Workspace.Environments {
-		slugs = append(slugs, e.Slug)
-	}
-	slices.Sort(slugs)
-	if !slices.Contains(slugs, o.Environment) {
-		return "", &Error{Kind: NotFound, Op: op, Host: c.host, Message: fmt.Sprintf(
-			"project %s has no environment %q (its environments: %s): check --infisical-env or defaultEnvironment in %s",
-			o.ProjectID, o.Environment, strings.Join(slugs, ", "), ConfigFileName)}
-	}
-
 	parent := "/"
 	for _, name := range strings.Split(strings.Trim(o.SecretPath, "/"), "/") {
 		if name == "" {
@@ -84,6 +68,64 @@ func (c *Client) checkLocation(ctx context.Context, o ListOptions) (note string,
 		parent = child
 	}
 	return "", nil
+}
+
+// errCannotCheck wraps a failure to ask for the project's environments that
+// does not say the location is wrong: a route the server lacks, or a read the
+// identity may not make.
+var errCannotCheck = errors.New("cannot check")
+
+type cannotCheck struct{ err error }
+
+func (e cannotCheck) Error() string        { return e.err.Error() }
+func (e cannotCheck) Unwrap() error        { return e.err }
+func (e cannotCheck) Is(target error) bool { return target == errCannotCheck }
+
+// reason is the server's name for the error in err's chain, if any.
+func reason(err error) string {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Reason
+	}
+	return ""
+}
+
+// checkEnvironment asks for the project's environments (GET
+// /v1/workspace/{projectId}) and fails with NotFound when o's is not among
+// them. A failure that does not tell (see errCannotCheck) wraps errCannotCheck.
+func (c *Client) checkEnvironment(ctx context.Context, o ListOptions) error {
+	const op = "list Infisical secrets"
+	body, err := c.do(ctx, request{op: "look up the Infisical project", method: http.MethodGet, auth: true,
+		path: "/v1/workspace/" + url.PathEscape(o.ProjectID)})
+	if err != nil {
+		if isRouteNotFound(err) || KindOf(err) == Auth {
+			return cannotCheck{err}
+		}
+		return err
+	}
+	var ws struct {
+		Workspace *struct {
+			Environments []struct {
+				Slug string `json:"slug"`
+			} `json:"environments"`
+		} `json:"workspace"`
+	}
+	if err := json.Unmarshal(body, &ws); err != nil || ws.Workspace == nil {
+		return &Error{Kind: Invalid, Op: "look up the Infisical project", Host: c.host, Status: http.StatusOK,
+			Message: `the answer holds no "workspace": is this an Infisical server?`}
+	}
+	var slugs []string
+	for _, e := range ws.Workspace.Environments {
+		slugs = append(slugs, e.Slug)
+	}
+	slices.Sort(slugs)
+	if !slices.Contains(slugs, o.Environment) {
+		return &Error{Kind: NotFound, Op: op, Host: c.host, Message: fmt.Sprintf(
+			"project %s has no environment %q (its environments: %s): check --infisical-env or defaultEnvironment in %s",
+			o.ProjectID, o.Environment, strings.Join(slugs, ", "), ConfigFileName)}
+	}
+
+	return nil
 }
 
 // childFolders lists the names of the folders directly below parent.
