@@ -323,7 +323,7 @@ func (p *plan) mergeVariables(d *deps, g *globalOptions, remote map[string]strin
 	}
 	g.redactor.Add(generated...)
 	p.composeEnv, p.skipped = secrets.ComposeEnv(d.env.Environ, p.resolved.Values, p.via)
-	g.redactor.Add(secrets.MaskedEnv(p.composeEnv)...) // shell values compose interpolates and prints
+	g.redactor.Add(secrets.MaskedEnv(p.composeEnv, g.Project)...) // shell values compose interpolates and prints
 	if err := secrets.CheckComposeEnv(p.via, p.composeEnv); err != nil {
 		return err
 	}

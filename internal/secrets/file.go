@@ -126,7 +126,7 @@ func RemoveStale(path string) (bool, error) {
 }
 
 func notRegular(path string, m fs.FileMode) error {
-	return fmt.Errorf("%s exists and is %s, not a file startsvc wrote; startsvc needs that name for its hand-over file: move it away",
+	return fmt.Errorf("%s exists and was not written by startsvc: it is %s; startsvc needs that name for its hand-over file: move it away",
 		path, describeType(m))
 }
 

@@ -2,6 +2,7 @@ package secrets
 
 import (
 	"regexp"
+	"slices"
 	"strings"
 	"unicode"
 )
@@ -17,12 +18,14 @@ func ShouldMask(key, value string) bool {
 
 // MaskedEnv returns the values of a KEY=VALUE environment that ShouldMask
 // says to mask, leaving out the names startsvc never passes on as values of
-// its own (Reserved) and compose's own settings.
-func MaskedEnv(env []string) []string {
+// its own (Reserved), compose's own settings, and the values in shown: what
+// startsvc prints openly anyway, such as the project's name (sst-9f3a3893
+// looks generated, and is in every line compose prints).
+func MaskedEnv(env []string, shown ...string) []string {
 	var out []string
 	for _, kv := range env {
 		k, v, _ := strings.Cut(kv, "=")
-		if Reserved(k) || strings.HasPrefix(k, "COMPOSE_") {
+		if Reserved(k) || strings.HasPrefix(k, "COMPOSE_") || slices.Contains(shown, v) {
 			continue
 		}
 		if ShouldMask(k, v) {

@@ -55,4 +55,9 @@ func TestMaskedEnv(t *testing.T) {
 	if len(got) != 1 || got[0] != "https://hooks.slack.com/services/T0/B0/xyz" {
 		t.Errorf("MaskedEnv = %d values, want the webhook only", len(got))
 	}
+	// The project's name is printed everywhere; a shell variable that holds
+	// it (a script's PROJECT=…) must not blank it out.
+	if got := MaskedEnv([]string{"PROJECT=sst-9f3a3893"}, "sst-9f3a3893"); len(got) != 0 {
+		t.Errorf("the project's name is masked")
+	}
 }
