@@ -69,6 +69,15 @@ func faultServer(t *testing.T, tls bool) *infisicaltest.Server {
 	return s
 }
 
+// onOldServer sets up a 2024 server (v3 routes only) and startsvc's flags args.
+func onOldServer(args ...string) func(t *testing.T) ([]string, []string) {
+	return func(t *testing.T) ([]string, []string) {
+		s := faultServer(t, false)
+		s.SetMode(infisicaltest.V3Only)
+		return identityEnv(s.URL, faultClientSecret), args
+	}
+}
+
 // identityEnv points startsvc at url with the universal-auth identity.
 func identityEnv(url, secret string) []string {
 	return []string{
@@ -96,7 +105,7 @@ func closedPort(t *testing.T) string {
 // never be what keeps startsvc from returning.
 const (
 	faultTimeout = "3s"
-	faultBound   = 25 * time.Second
+	faultBound   = 90 * time.Second
 )
 
 // TestInfisicalFaults drives the real binary against every way an Infisical
@@ -151,8 +160,6 @@ func TestInfisicalFaults(t *testing.T) {
 			setup: onServer(infisicaltest.RouteListV4, infisicaltest.RateLimited("2 seconds"))},
 		{name: "HTTP 429 naming no wait", fallback: true, say: `HTTP 429: Rate limit exceeded \(after \d+ attempts\)`,
 			setup: onServer(infisicaltest.RouteListV4, infisicaltest.RateLimited(""))},
-		{name: "invalid JSON", fallback: true, say: `list Infisical secrets at \S+: HTTP 200: invalid JSON in response`,
-			setup: onServer(infisicaltest.RouteListV4, infisicaltest.InvalidJSON())},
 		{name: "truncated body", fallback: true, say: `list Infisical secrets at \S+: HTTP 200: .*cut short`,
 			setup: onServer(infisicaltest.RouteListV4, infisicaltest.TruncatedBody())},
 		{name: "50 MB body", fallback: true, say: `list Infisical secrets at \S+: .*(larger than|no answer in time|stalled)`,
@@ -174,10 +181,26 @@ func TestInfisicalFaults(t *testing.T) {
 				env := identityEnv(faultServer(t, false).URL, faultClientSecret)
 				return env, []string{"--infisical-project", "proj-nope"}
 			}},
-		{name: "404 unknown environment", say: `HTTP 404: Environment with slug 'staging'`,
+		{name: "404 unknown environment", say: `HTTP 404: Folder with path '/' in environment 'staging' was not found`,
 			setup: func(t *testing.T) ([]string, []string) {
 				return identityEnv(faultServer(t, false).URL, faultClientSecret), []string{"--infisical-env", "staging"}
 			}},
+		// A typo on a 2024 server, which lists an unknown environment or
+		// folder as empty (200) where a 2026 one answers 404.
+		{name: "unknown environment on a 2024 server", say: `project proj-1 has no environment "prdo" \(its environments: dev\)`,
+			setup: onOldServer("--infisical-env", "prdo")},
+		{name: "unknown folder on a 2024 server", say: `environment dev of project proj-1 has no folder /nope`,
+			setup: onOldServer("--secret-path", "/nope")},
+		{name: "unknown folder on a 2026 server", say: `HTTP 404: Folder with path '/nope' in environment 'dev' was not found`,
+			setup: func(t *testing.T) ([]string, []string) {
+				return identityEnv(faultServer(t, false).URL, faultClientSecret), []string{"--secret-path", "/nope"}
+			}},
+		// An answer that came whole and is not what Infisical sends is no
+		// fallback case: it is refused, exit 4.
+		{name: "invalid JSON", say: `list Infisical secrets at \S+: HTTP 200: invalid JSON in response`,
+			setup: onServer(infisicaltest.RouteListV4, infisicaltest.InvalidJSON())},
+		{name: "a secret without a name", say: `list Infisical secrets at \S+: HTTP 200: invalid response: a secret without a name`,
+			setup: onServer(infisicaltest.RouteListV4, infisicaltest.NamelessSecret())},
 	}
 
 	for _, f := range faults {

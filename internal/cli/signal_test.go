@@ -24,6 +24,8 @@ import (
 // fakeCompose makes the test binary act as a compose CLI when
 // STARTSVC_FAKE_COMPOSE names a folder: it answers `version`, and on `up` it
 // counts the SIGINTs it receives for a while, writes the count, and exits 130.
+// With STARTSVC_FAKE_COMPOSE_CHATTY set it also prints a line every 50 ms
+// until the first signal, as a compose showing progress does.
 func fakeCompose(dir string) int {
 	args := os.Args[1:]
 	if len(args) >= 1 && args[0] == "version" {
@@ -45,14 +47,23 @@ func fakeCompose(dir string) int {
 	count := 0
 	deadline := time.After(30 * time.Second)
 	var settle <-chan time.Time
+	var chatter <-chan time.Time
+	if os.Getenv("STARTSVC_FAKE_COMPOSE_CHATTY") != "" {
+		t := time.NewTicker(50 * time.Millisecond)
+		defer t.Stop()
+		chatter = t.C
+	}
 	for {
 		select {
+		case <-chatter:
+			fmt.Println(" Container fake-app-1  Waiting")
 		case s := <-sigs:
 			if s == syscall.SIGINT {
 				count++
 			}
 			if settle == nil {
 				settle = time.After(1500 * time.Millisecond)
+				chatter = nil
 			}
 		case <-settle:
 			os.WriteFile(filepath.Join(dir, "sigints"), []byte(fmt.Sprint(count)), 0o644)

@@ -343,7 +343,7 @@ func (s *Stack) mergeVariables(remote map[string]string) error {
 func (s *Stack) readEnvFile(remote map[string]string) (map[string]string, error) {
 	l := s.l
 	shell := secrets.EnvMap(l.Env.Environ)
-	data, err := os.ReadFile(s.envFile)
+	data, err := secrets.ReadFile(s.envFile, secrets.MaxEnvFile)
 	switch {
 	case errors.Is(err, fs.ErrNotExist) && l.Options.EnvFile == ".env":
 		l.Report.Detail("no %s: variables come from the shell and Infisical only", s.envFile)
@@ -384,9 +384,13 @@ func (s *Stack) setVariables(fileVals, remote map[string]string) error {
 	}
 	l.Redactor.Add(generated...)
 	s.composeEnv, s.skipped = secrets.ComposeEnv(l.Env.Environ, s.resolved.Values, s.via)
+	l.Redactor.Add(secrets.MaskedEnv(s.composeEnv, l.Options.Project)...) // shell values compose interpolates and prints
+	if err := secrets.CheckComposeEnv(s.via, s.composeEnv); err != nil {
+		return err
+	}
 	for _, k := range s.skipped {
 		l.Report.Warn("%s is set in %s but startsvc never overrides %s in compose's environment; the shell's value stays",
-			k, filepath.Base(s.envFile), k)
+			k, s.resolved.Source(k, filepath.Base(s.envFile)), k)
 	}
 	return nil
 }

@@ -200,8 +200,12 @@ func (w *watcher) fatal(ctx context.Context, err error) error {
 	return err
 }
 
-// stopped ends the watch on a signal: the stack keeps running.
+// stopped ends the watch on a signal: the stack keeps running, and that is
+// a clean stop (nil). Output that went away is not: the service's log is gone.
 func (w *watcher) stopped(ctx context.Context) error {
+	if cause := context.Cause(ctx); errors.Is(cause, exitcode.ErrOutputClosed) {
+		return cause
+	}
 	w.event(Event{Kind: EventStopped, Message: "stopped; the stack keeps running"})
 	return nil
 }
