@@ -150,8 +150,9 @@ func serviceHash(svc types.ServiceConfig) (string, error) {
 
 // wanted is a service as the run would create it.
 type wanted struct {
-	hash string
-	svc  types.ServiceConfig // environment resolved
+	hash  string
+	svc   types.ServiceConfig // environment resolved
+	files []fileSecret        // its file-delivered secrets, whose content the hash leaves out
 }
 
 // wantedServices hashes every service the profile selects.
@@ -260,6 +261,16 @@ func (s *Stack) decide(ctx context.Context, name string, w wanted, cs []docker.C
 		}
 		ch.Reasons, ch.Variables = reasons, vars
 		return ch, nil
+	}
+	if len(w.files) > 0 {
+		reasons, vars, err := s.changedFiles(ctx, cs, w.files)
+		if err != nil {
+			return Change{}, err
+		}
+		if len(reasons) > 0 {
+			ch.Action, ch.Reasons, ch.Variables = Recreate, reasons, vars
+			return ch, nil
+		}
 	}
 	if w.svc.Image != "" {
 		id, ok := images[w.svc.Image]

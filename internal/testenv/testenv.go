@@ -8,6 +8,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
@@ -56,22 +57,53 @@ func RequireDocker(t testing.TB) {
 
 var (
 	imageOnce sync.Once
+	imageTag  string
 	imageErr  error
 )
 
 // BuildFixtureImage builds FixtureImage once per test binary: the fixture program
 // compiled statically into a FROM scratch image, so that nothing is pulled.
+// It returns a second tag of the same image, named after the fixture's
+// source: test binaries of other checkouts on the same Engine retag
+// FixtureImage with their own fixture at any moment, but not this one. Tests
+// that need a subcommand newer than the others use it.
 func BuildFixtureImage(t testing.TB) string {
 	t.Helper()
 	RequireDocker(t)
-	imageOnce.Do(func() { imageErr = buildFixture() })
+	imageOnce.Do(func() { imageTag, imageErr = buildFixture() })
 	if imageErr != nil {
 		t.Fatalf("build fixture image: %v", imageErr)
 	}
-	return FixtureImage
+	return imageTag
 }
 
-func buildFixture() error {
+// fixtureTag names the fixture image after the hash of its source files.
+func fixtureTag() (string, error) {
+	h := sha256.New()
+	entries, err := os.ReadDir(filepath.Join(sourceDir(), "fixture"))
+	if err != nil {
+		return "", err
+	}
+	for _, e := range entries {
+		data, err := os.ReadFile(filepath.Join(sourceDir(), "fixture", e.Name()))
+		if err != nil {
+			return "", err
+		}
+		fmt.Fprintf(h, "%s %d\n", e.Name(), len(data))
+		h.Write(data)
+	}
+	return fmt.Sprintf("%s:src-%x", strings.Split(FixtureImage, ":")[0], h.Sum(nil)[:6]), nil
+}
+
+func buildFixture() (string, error) {
+	tag, err := fixtureTag()
+	if err != nil {
+		return "", err
+	}
+	return tag, buildFixtureTagged(tag)
+}
+
+func buildFixtureTagged(tag string) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	dir, err := os.MkdirTemp("", "startsvc-fixture-")
@@ -90,7 +122,7 @@ func buildFixture() error {
 		return err
 	}
 	// The legacy builder needs nothing from a registry for FROM scratch.
-	img := exec.CommandContext(ctx, "docker", "build", "--quiet", "--tag", FixtureImage, dir)
+	img := exec.CommandContext(ctx, "docker", "build", "--quiet", "--tag", FixtureImage, "--tag", tag, dir)
 	img.Env = append(os.Environ(), "DOCKER_BUILDKIT=0")
 	if out, err := img.CombinedOutput(); err != nil {
 		return fmt.Errorf("docker build: %v\n%s", err, out)
