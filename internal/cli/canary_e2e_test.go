@@ -38,6 +38,7 @@ func canaryCommands(stack, leaky, exportFile string) map[string][]canaryRun {
 		},
 		"status":  {{args: []string{"status", "-v"}, code: 0}, {args: []string{"status", "-v", "--json"}, code: 0}},
 		"plan":    {{args: []string{"plan", "-v"}, code: -1}, {args: []string{"plan", "-v", "--json"}, code: -1}},
+		"audit":   {{args: []string{"audit", "-v"}, code: 1}, {args: []string{"audit", "-v", "--json"}, code: 1}}, // finds the canaries by name
 		"run":     {{args: []string{"run", "-v", "--", "true"}, code: 0}},
 		"export":  {{args: []string{"export", "-v", "-o", exportFile}, code: 0}},
 		"version": {{args: []string{"version", "-v"}, code: 0}},
@@ -51,7 +52,7 @@ func canaryCommands(stack, leaky, exportFile string) map[string][]canaryRun {
 }
 
 // canaryOrder runs commands that need the project up before down.
-var canaryOrder = []string{"prepare", "up", "plan", "status", "run", "export", "version", "config", "doctor", "migrate", "init", "down"}
+var canaryOrder = []string{"prepare", "up", "plan", "audit", "status", "run", "export", "version", "config", "doctor", "migrate", "init", "down"}
 
 // listedCommands are the commands startsvc's help lists.
 func listedCommands(t *testing.T) []string {
