@@ -6,13 +6,16 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"slices"
 	"sort"
 	"strings"
 	"testing"
 
 	"github.com/startsvc/startsvc/internal/infisical/infisicaltest"
+	"github.com/startsvc/startsvc/internal/secrets"
 	"github.com/startsvc/startsvc/internal/stack"
 	"github.com/startsvc/startsvc/internal/testenv"
 )
@@ -322,4 +325,48 @@ func auditLine(out, verdict, service, place, field string) bool {
 		}
 	}
 	return false
+}
+
+// TestInStackFileSecrets: with Infisical inside the stack, its stage takes
+// its bootstrap value from .env as a file, secrets are fetched, and the later
+// stage takes an Infisical value as a file: the hand-over is written again
+// with the fetched values, and nothing is left behind.
+func TestInStackFileSecrets(t *testing.T) {
+	image := testenv.BuildFixtureImage(t)
+	srv := emptyInfisical(t, infisicaltest.V4)
+	srv.SetSecret("proj-1", "dev", "/", "APP_SECRET", "app-secret-from-infisical")
+	dir := writeStack(t, "services:\n  infisical:\n    image: "+image+"\n    user: \"1000:1000\"\n    environment:\n"+
+		"      BOOTSTRAP: ${INFISICAL_BOOTSTRAP:?from .env}\n"+
+		"    healthcheck:\n      test: [\"CMD\", \"/fixture\", \"health\"]\n      interval: 1s\n      start_period: 60s\n"+
+		"  app:\n    image: "+image+"\n    user: \"1000:1000\"\n    environment:\n      APP_SECRET: ${APP_SECRET:?set by Infisical}\n")
+	writeFiles(t, dir, map[string]string{
+		"stages.yml": "stages:\n  - name: secrets\n    when: infisical-in-stack\n    services: [infisical]\n    ready_url: " + srv.URL +
+			"/api/status\n    fetch_secrets: true\n  - name: apps\n    services: [\"*\"]\n",
+		".env":                "INFISICAL_BOOTSTRAP=bootstrap-value\n",
+		stack.FileSecretsFile: "services:\n  infisical: [BOOTSTRAP]\n  app: [APP_SECRET]\n",
+	})
+	project := testenv.ProjectName(t)
+	r := startsvc(t, infisicalEnv(srv, "client-secret-value-1"), "up", "-C", dir, "-p", project, "-v")
+	if r.code != 0 {
+		t.Fatalf("up exited %d:\n%s", r.code, r.out)
+	}
+	assertNoValues(t, r.out, map[string]string{"APP_SECRET": "app-secret-from-infisical", "BOOTSTRAP": "bootstrap-value"})
+	for svc, want := range map[string]map[string]string{"infisical": {"BOOTSTRAP": "bootstrap-value"}, "app": {"APP_SECRET": "app-secret-from-infisical"}} {
+		c := containerOf(t, project, svc)
+		for k, v := range want {
+			if got := fileHashes(t, c.id, "/run/secrets/"+k)["/run/secrets/"+k]; !strings.HasPrefix(got, sum(v)+" ") {
+				t.Errorf("%s's %s file does not hold its value", svc, k)
+			}
+			env, err := testenv.ContainerEnv(project, svc)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, ok := env[k]; ok {
+				t.Errorf("%s is in %s's environment", k, svc)
+			}
+		}
+	}
+	if _, err := os.Stat(filepath.Join(dir, secrets.FileName)); !os.IsNotExist(err) {
+		t.Errorf("%s left behind", secrets.FileName)
+	}
 }

@@ -329,3 +329,44 @@ func TestFileVariableNames(t *testing.T) {
 		t.Errorf("names %s, %s, %s", a, b, c)
 	}
 }
+
+// TestEarlyStageFileSecretNeedsARealValue: a service that starts before the
+// secrets are fetched may not take, as a file, a value that only Infisical
+// could supply — the key has left its environment, so the stand-in would
+// hide in the file.
+func TestEarlyStageFileSecretNeedsARealValue(t *testing.T) {
+	dir := fileStack(t, map[string]string{
+		stack.BaseFile: "services:\n  vault:\n    image: x\n    environment:\n      VAULT_PASSWORD: \"${VAULT_PASSWORD:?}\"\n" +
+			"  app:\n    image: x\n",
+		stack.FileSecretsFile: "services:\n  vault: [VAULT_PASSWORD]\n",
+		stack.StagesFile:      "stages:\n  - name: secrets\n    services: [vault]\n    fetch_secrets: true\n  - name: apps\n    services: [\"*\"]\n",
+	})
+	l := &Launcher{
+		Env:     Env{Dir: dir},
+		Options: Options{Dir: dir, Project: "demo", Profile: "none", ProfileSet: true, Environment: "private", EnvFile: ".env", SecretsVia: "file"},
+		Report:  quiet{}, Redactor: secrets.NewRedactor(),
+	}
+	s := &Stack{l: l, via: secrets.ViaFile, overlayFile: overlayFile{base: t.TempDir()}, envFile: filepath.Join(dir, ".env")}
+	t.Cleanup(s.Close)
+	var err error
+	if s.Layout, err = stack.Open(dir, nil, "private"); err != nil {
+		t.Fatal(err)
+	}
+	s.CLI = compose.CLI{Argv: []string{"docker", "compose"}, Version: v2403}
+	s.resolved = secrets.Merge(nil, nil)
+	s.setComposeEnv()
+	if err := s.loadProject(context.Background(), Checks{}, true); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.planStages(); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := s.Project.Services["vault"].Environment["VAULT_PASSWORD"]; ok {
+		t.Fatal("VAULT_PASSWORD is still in vault's environment")
+	}
+	err = s.checkEarlyStages()
+	if exitcode.Of(context.Background(), err) != exitcode.Usage || !strings.Contains(err.Error(), "service vault starts in stage \"secrets\"") ||
+		!strings.Contains(err.Error(), "VAULT_PASSWORD") {
+		t.Errorf("checkEarlyStages: %v", err)
+	}
+}

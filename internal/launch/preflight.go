@@ -496,7 +496,11 @@ func (s *Stack) load(ctx context.Context, lenient bool) (*compose.Project, error
 	spec := s.spec()
 	s.placeholders = nil
 	if lenient {
-		vars, err := compose.Variables(ctx, spec)
+		// The stack's own files: the overlay requires nothing, and its !reset
+		// would hide a key whose value still needs its variables.
+		own := spec
+		own.Files = s.Layout.Files
+		vars, err := compose.Variables(ctx, own)
 		if err != nil {
 			return nil, explainLoadError(err, s.Layout.Dir, s.Layout.Files)
 		}

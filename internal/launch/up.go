@@ -71,6 +71,10 @@ func (s *Stack) Up(ctx context.Context) (err error) {
 		}
 	}()
 	handover := func() error {
+		// A file written for the stages before the fetch goes first.
+		if err := remove(); err != nil {
+			return err
+		}
 		envFile, rm, err := s.handover(false)
 		if err != nil {
 			return err
