@@ -8,6 +8,8 @@
 //	(c) export -o of 100, 1,000 and 10,000 secrets from a fake Infisical
 //	    server started in this process: time, peak RSS, growth
 //	(d) optionally, the Go benchmarks of the env-file writer and the redactor
+//	(r) a second up of a running six-service project with nothing changed,
+//	    against compose's idempotent up -d --wait, ratio of medians
 //
 // Run it from anywhere inside the module: go run ./bench [flags]. It builds
 // startsvc and the fixture image first. Every command runs under a timeout,
@@ -65,7 +67,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	}
 	fs.IntVar(&o.runs, "runs", 7, "timed runs per measurement (per tool in a)")
 	fs.IntVar(&o.warmup, "warmup", 1, "untimed runs per measurement before the timed ones")
-	fs.StringVar(&o.parts, "parts", "abc", "which measurements to run: any of a, b, c (d is -go-bench)")
+	fs.StringVar(&o.parts, "parts", "abcr", "which measurements to run: any of a, b, c, r (d is -go-bench)")
 	sizes := fs.String("sizes", "100,1000,10000", "secret counts for (c), comma separated, ascending")
 	fs.DurationVar(&o.readyAfter, "ready-after", 4*time.Second, "how long the fixture service takes to turn healthy in (a)")
 	fs.DurationVar(&o.upTimeout, "up-timeout", 3*time.Minute, "bound on each bring-up in (a)")
@@ -90,8 +92,8 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 		return o, errors.New("-warmup must not be negative")
 	}
 	for _, p := range o.parts {
-		if !strings.ContainsRune("abc", p) {
-			return o, fmt.Errorf("-parts %q: want letters among a, b and c", o.parts)
+		if !strings.ContainsRune("abcr", p) {
+			return o, fmt.Errorf("-parts %q: want letters among a, b, c and r", o.parts)
 		}
 	}
 	for _, s := range strings.Split(*sizes, ",") {
@@ -191,7 +193,7 @@ func measureAll(ctx context.Context, o options, log io.Writer) (_ *report, err e
 
 	rep := &report{machine: describeMachine(ctx, b), date: time.Now().UTC()}
 	defer func() { rep.floor, rep.machine.loads[1] = b.floor, loadAverage() }()
-	if o.part('a') || o.part('b') {
+	if o.part('a') || o.part('b') || o.part('r') {
 		if err := b.prepareStack(ctx); err != nil {
 			return rep, err
 		}
@@ -208,6 +210,13 @@ func measureAll(ctx context.Context, o options, log io.Writer) (_ *report, err e
 		s, err := b.benchDryRun(ctx)
 		if err != nil {
 			return rep, fmt.Errorf("(b) dry-run: %w", err)
+		}
+		rep.add(s)
+	}
+	if o.part('r') {
+		s, err := b.benchReconcile(ctx)
+		if err != nil {
+			return rep, fmt.Errorf("(r) reconcile: %w", err)
 		}
 		rep.add(s)
 	}

@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/startsvc/startsvc/internal/infisical/infisicaltest"
 	"github.com/startsvc/startsvc/internal/secrets"
@@ -22,6 +23,9 @@ import (
 type canaryRun struct {
 	args []string
 	code int
+	// stopAfter, for a command that runs until stopped (watch), is when it
+	// gets SIGTERM.
+	stopAfter time.Duration
 }
 
 // canaryCommands says how the canary check runs each command startsvc lists
@@ -36,8 +40,10 @@ func canaryCommands(stack, leaky, exportFile string) map[string][]canaryRun {
 			{args: []string{"up", "-v", "--secrets-via", "env"}, code: 0},
 			{args: []string{"up", "-v", "--dry-run"}, code: 0},
 		},
-		"status":  {{args: []string{"status", "-v"}, code: 0}, {args: []string{"status", "-v", "--json"}, code: 0}},
-		"plan":    {{args: []string{"plan", "-v"}, code: -1}, {args: []string{"plan", "-v", "--json"}, code: -1}},
+		"status": {{args: []string{"status", "-v"}, code: 0}, {args: []string{"status", "-v", "--json"}, code: 0}},
+		"plan":   {{args: []string{"plan", "-v"}, code: -1}, {args: []string{"plan", "-v", "--json"}, code: -1}},
+		"watch": {{args: []string{"watch", "-v", "--interval", "5s"}, code: 0, stopAfter: 12 * time.Second},
+			{args: []string{"watch", "-v", "--json", "--interval", "5s"}, code: 0, stopAfter: 12 * time.Second}},
 		"audit":   {{args: []string{"audit", "-v"}, code: 1}, {args: []string{"audit", "-v", "--json"}, code: 1}}, // finds the canaries by name
 		"run":     {{args: []string{"run", "-v", "--", "true"}, code: 0}},
 		"export":  {{args: []string{"export", "-v", "-o", exportFile}, code: 0}},
@@ -52,7 +58,7 @@ func canaryCommands(stack, leaky, exportFile string) map[string][]canaryRun {
 }
 
 // canaryOrder runs commands that need the project up before down.
-var canaryOrder = []string{"prepare", "up", "plan", "audit", "status", "run", "export", "version", "config", "doctor", "migrate", "init", "down"}
+var canaryOrder = []string{"prepare", "up", "plan", "audit", "watch", "status", "run", "export", "version", "config", "doctor", "migrate", "init", "down"}
 
 // listedCommands are the commands startsvc's help lists.
 func listedCommands(t *testing.T) []string {
@@ -152,7 +158,7 @@ func TestCanaryValuesNeverLeak(t *testing.T) {
 			// The stack and project right after the command name: run's own
 			// command must stay last.
 			args := append([]string{run.args[0], "-C", stack, "-p", project}, run.args[1:]...)
-			r := startsvc(t, env, args...)
+			r := startsvcUntil(t, env, run.stopAfter, args...)
 			what := strings.Join(run.args, " ")
 			if run.code >= 0 && r.code != run.code {
 				t.Errorf("startsvc %s exited %d, want %d:\n%s", what, r.code, run.code, hideMarker(r.out, marker))

@@ -88,11 +88,14 @@ func TestReconcile(t *testing.T) {
 		assertNoValues(t, r.out, values)
 		return r
 	}
+	var last string // the output of the last up, for failure messages
 	up := func(args ...string) map[string]string {
 		t.Helper()
-		if r := run(append([]string{"up"}, args...)...); r.code != 0 {
+		r := run(append([]string{"up"}, args...)...)
+		if r.code != 0 {
 			t.Fatalf("up %v exited %d:\n%s", args, r.code, r.out)
 		}
+		last = r.out
 		return containerIDs(t, project)
 	}
 
@@ -104,7 +107,7 @@ func TestReconcile(t *testing.T) {
 	// Nothing changed: nothing recreated, and plan says so with exit 0.
 	second := up()
 	if c := changed(first, second); len(c) != 0 {
-		t.Errorf("a second up with nothing changed recreated %v", c)
+		t.Errorf("a second up with nothing changed recreated %v:\n%s", c, last)
 	}
 	if r := run("plan"); r.code != 0 || !strings.Contains(r.out, "7 unchanged") {
 		t.Errorf("plan on a project in step exited %d:\n%s", r.code, r.out)
@@ -115,7 +118,7 @@ func TestReconcile(t *testing.T) {
 		t.Fatal(err)
 	}
 	r := run("plan")
-	if r.code != 5 || !planLine(r.out, "recreate", "web", "KEY_A (.env)") || strings.Count(r.out, "recreate") != 1 {
+	if r.code != 5 || !planLine(r.out, "recreate", "web", "KEY_A (.env)") || strings.Count(r.out, "\nrecreate ") != 1 {
 		t.Errorf("plan after a .env change exited %d, want 5 and web recreated for KEY_A:\n%s", r.code, r.out)
 	}
 	third := up()
@@ -211,4 +214,48 @@ func jsonPart(out string) string {
 		return ""
 	}
 	return out[start : end+1]
+}
+
+// TestReconcileInStack: issue 10 — with Infisical inside the stack, a second
+// up recreates neither the Infisical stage (started before the fetch, with
+// .env alone) nor the later ones (started with Infisical's values), and plan
+// then has nothing to do.
+func TestReconcileInStack(t *testing.T) {
+	testenv.BuildFixtureImage(t)
+	srv := fakeInfisical(t, infisicaltest.V4)
+	srv.SetSecret("proj-1", "dev", "/", "APP_SECRET", "app-secret-from-infisical")
+	stack := writeStack(t, `services:
+  infisical:
+    image: `+testenv.FixtureImage+`
+    environment:
+      BOOTSTRAP: ${INFISICAL_BOOTSTRAP:?the in-stack Infisical needs it from .env}
+    healthcheck:
+      test: ["CMD", "/fixture", "health"]
+      interval: 1s
+      start_period: 60s
+  app:
+    image: `+testenv.FixtureImage+`
+    environment:
+      APP_SECRET: ${APP_SECRET:?set by Infisical}
+`)
+	stages := "stages:\n  - name: secrets\n    when: infisical-in-stack\n    services: [infisical]\n    ready_url: " + srv.URL +
+		"/api/status\n    fetch_secrets: true\n  - name: apps\n    services: [\"*\"]\n"
+	writeFiles(t, stack, map[string]string{"stages.yml": stages, ".env": "INFISICAL_BOOTSTRAP=bootstrap-value\n"})
+	project := testenv.ProjectName(t)
+	env := infisicalEnv(srv, "client-secret-value-1")
+	for i := 0; i < 2; i++ {
+		if r := startsvc(t, env, "up", "-C", stack, "-p", project); r.code != 0 {
+			t.Fatalf("up %d exited %d:\n%s", i+1, r.code, r.out)
+		}
+		if i == 0 {
+			defer func(before map[string]string) {
+				if c := changed(before, containerIDs(t, project)); len(c) != 0 {
+					t.Errorf("the second up recreated %v", c)
+				}
+			}(containerIDs(t, project))
+		}
+	}
+	if r := startsvc(t, env, "plan", "-C", stack, "-p", project); r.code != 0 {
+		t.Errorf("plan after two ups exited %d, want 0:\n%s", r.code, r.out)
+	}
 }

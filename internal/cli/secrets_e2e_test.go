@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -87,6 +88,26 @@ func startsvc(t *testing.T, env []string, args ...string) result {
 	cmd.Stdout, cmd.Stderr = &out, &out
 	start := time.Now()
 	err := cmd.Run()
+	return result{code: exitCode(err), out: out.String(), duration: time.Since(start)}
+}
+
+// startsvcUntil is startsvc, stopped with SIGTERM after d when d is not zero.
+func startsvcUntil(t *testing.T, env []string, d time.Duration, args ...string) result {
+	t.Helper()
+	if d == 0 {
+		return startsvc(t, env, args...)
+	}
+	cmd := exec.Command(testenv.StartsvcBinary(t), args...)
+	cmd.Env = append(os.Environ(), env...)
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	start := time.Now()
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	timer := time.AfterFunc(d, func() { _ = cmd.Process.Signal(syscall.SIGTERM) })
+	defer timer.Stop()
+	err := cmd.Wait()
 	return result{code: exitCode(err), out: out.String(), duration: time.Since(start)}
 }
 

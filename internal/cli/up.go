@@ -6,15 +6,25 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/startsvc/startsvc/internal/exitcode"
 	"github.com/startsvc/startsvc/internal/health"
 	"github.com/startsvc/startsvc/internal/launch"
 )
 
 type upOptions struct {
 	global *globalOptions
+	watch  bool
+	watchOptions
 }
 
-func newUpOptions(g *globalOptions) *upOptions { return &upOptions{global: g} }
+// newUpOptions are up's own flags, kept with the global ones: the root
+// command is up too, and shares them.
+func newUpOptions(g *globalOptions) *upOptions {
+	if g.up == nil {
+		g.up = &upOptions{global: g}
+	}
+	return g.up
+}
 
 func newUpCmd(d *deps, g *globalOptions) *cobra.Command {
 	cmd := &cobra.Command{
@@ -42,11 +52,21 @@ keep failing whatever their configuration, state left by a crashed Engine).`,
 
 // addUpFlags are the flags of up, which is also the root command.
 func addUpFlags(cmd *cobra.Command, g *globalOptions) {
+	o := newUpOptions(g)
 	cmd.Flags().BoolVar(&g.Fresh, "fresh", false, "remove every container of the project first, then create everything anew")
+	cmd.Flags().BoolVar(&o.watch, "watch", false, "once up, keep the stack in step with Infisical and .env (see startsvc watch --help)")
+	addWatchFlags(cmd, &o.watchOptions)
 }
 
 func runUp(ctx context.Context, d *deps, o *upOptions) error {
 	g := o.global
+	if o.watch {
+		if err := o.watchOptions.validate(); err != nil {
+			return err
+		}
+	} else if o.json {
+		return exitcode.Usagef("--json goes with --watch (up prints a table; watch prints events)")
+	}
 	l := launcher(d, g)
 	s, err := l.Preflight(ctx, launch.Checks{Requirements: true, DeferSecrets: true, Lock: !g.DryRun, Prepare: true})
 	if err != nil {
@@ -74,6 +94,10 @@ func runUp(ctx context.Context, d *deps, o *upOptions) error {
 		}
 	}
 	g.ui.Success("project %s is up", g.Project)
+	if o.watch && !g.DryRun {
+		s.Close()
+		return runWatch(ctx, d, g, &o.watchOptions)
+	}
 	return nil
 }
 

@@ -27,6 +27,9 @@ const (
 	DefaultMaxBodyBytes = 16 << 20
 	DefaultMaxRetries   = 2
 	DefaultRetryBackoff = 250 * time.Millisecond
+	// DefaultMaxRetryWait is also the ceiling of MaxRetryWait: a stock
+	// server's rate-limit window is a minute, and a caller's long time bound
+	// must not turn "try again in 5 minutes" into a 5-minute sleep.
 	DefaultMaxRetryWait = time.Minute
 	// DefaultTimeout bounds a call whose context has no deadline.
 	DefaultTimeout = 30 * time.Second
@@ -47,12 +50,18 @@ type Options struct {
 	// RetryBackoff is the first wait before retrying a 5xx (doubling after each)
 	// or a 429 that names no wait (twice as long).
 	RetryBackoff time.Duration
-	// MaxRetryWait is the longest wait a 429 answer may impose before a retry.
+	// MaxRetryWait is the longest wait a 429 answer may impose before a retry;
+	// zero or more than DefaultMaxRetryWait means DefaultMaxRetryWait.
 	MaxRetryWait time.Duration
 	// Timeout bounds each method when its context has no deadline.
 	Timeout time.Duration
 	// UserAgent is sent with every request.
 	UserAgent string
+	// Conditional makes a repeated listing a conditional request (If-None-Match
+	// with the ETag of the last answer) where the server supports it: an
+	// unchanged folder then costs the server no work and the answer no body.
+	// The last listing is kept in memory for that; a poller sets it.
+	Conditional bool
 }
 
 // Client talks to one Infisical server with one set of credentials. It logs in
@@ -76,6 +85,15 @@ type Client struct {
 
 	v3Mu   sync.Mutex
 	v3Only bool
+
+	lastMu sync.Mutex
+	last   map[string]cachedListing // by request URL, with Options.Conditional
+}
+
+// cachedListing is the last answer to a listing and its ETag.
+type cachedListing struct {
+	etag    string
+	listing *Listing
 }
 
 // serviceScope is what a legacy service token may read.
@@ -105,7 +123,7 @@ func NewClient(s Settings, o Options) (*Client, error) {
 	if o.RetryBackoff <= 0 {
 		o.RetryBackoff = DefaultRetryBackoff
 	}
-	if o.MaxRetryWait <= 0 {
+	if o.MaxRetryWait <= 0 || o.MaxRetryWait > DefaultMaxRetryWait {
 		o.MaxRetryWait = DefaultMaxRetryWait
 	}
 	if o.Timeout <= 0 {
@@ -296,6 +314,7 @@ func (c *Client) ListSecrets(ctx context.Context, o ListOptions) (*Listing, erro
 	}
 	o.SecretPath = CleanSecretPath(o.SecretPath)
 
+	relogged := false
 	for {
 		v3 := c.usesV3()
 		req := request{op: op, method: http.MethodGet, auth: true, query: listQuery(o, v3)}
@@ -303,10 +322,29 @@ func (c *Client) ListSecrets(ctx context.Context, o ListOptions) (*Listing, erro
 		if v3 {
 			req.path, req.api = "/v3/secrets/raw", "v3"
 		}
+		key := req.path + "?" + req.query.Encode()
+		cached, haveCached := c.cached(key)
+		if haveCached {
+			req.ifNoneMatch = cached.etag
+		}
+		var header http.Header
+		req.header = &header
 		body, err := c.do(ctx, req)
+		if errors.Is(err, errNotModified) && haveCached {
+			return cached.listing, nil
+		}
 		if err != nil {
 			if !v3 && isRouteNotFound(err) {
 				c.useV3()
+				continue
+			}
+			if !relogged && c.auth == AuthUniversal && tokenExpired(err) {
+				// Access tokens expire (after expiresIn, two hours by default):
+				// a long-running caller logs in again once and goes on.
+				relogged = true
+				if err := c.relogin(ctx); err != nil {
+					return nil, err
+				}
 				continue
 			}
 			return nil, err
@@ -321,8 +359,47 @@ func (c *Client) ListSecrets(ctx context.Context, o ListOptions) (*Listing, erro
 			return nil, &Error{Kind: kind, Op: op, Host: c.host, Status: http.StatusOK, Message: err.Error()}
 		}
 		l.API = req.api
+		if etag := header.Get("ETag"); etag != "" && c.opt.Conditional {
+			c.remember(key, cachedListing{etag: etag, listing: l})
+		}
 		return l, nil
 	}
+}
+
+// errNotModified is do's answer to a 304 of a conditional request.
+var errNotModified = errors.New("not modified")
+
+func (c *Client) cached(key string) (cachedListing, bool) {
+	if !c.opt.Conditional {
+		return cachedListing{}, false
+	}
+	c.lastMu.Lock()
+	defer c.lastMu.Unlock()
+	l, ok := c.last[key]
+	return l, ok
+}
+
+// remember keeps the last listing of one request only: a poller asks the
+// same thing every time, and memory stays bounded.
+func (c *Client) remember(key string, l cachedListing) {
+	c.lastMu.Lock()
+	defer c.lastMu.Unlock()
+	c.last = map[string]cachedListing{key: l}
+}
+
+// relogin drops the access token and logs in again.
+func (c *Client) relogin(ctx context.Context) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.loggedIn = false
+	return c.loginLocked(ctx)
+}
+
+// tokenExpired reports whether err is the server's answer to an expired
+// access token: 403 TokenError.
+func tokenExpired(err error) bool {
+	var e *Error
+	return errors.As(err, &e) && e.Status == http.StatusForbidden && e.Name == "TokenError"
 }
 
 func (c *Client) usesV3() bool {
@@ -367,6 +444,10 @@ type request struct {
 	query  url.Values
 	body   []byte // JSON
 	auth   bool
+	// ifNoneMatch makes the request conditional; a 304 answer is errNotModified.
+	ifNoneMatch string
+	// header, when set, receives the headers of the 2xx answer.
+	header *http.Header
 }
 
 // do sends r, retrying a 5xx or 429 answer within the limits of the options
@@ -378,7 +459,13 @@ func (c *Client) do(ctx context.Context, r request) ([]byte, error) {
 			return nil, err
 		}
 		if status >= 200 && status < 300 {
+			if r.header != nil {
+				*r.header = header
+			}
 			return body, nil
+		}
+		if status == http.StatusNotModified && r.ifNoneMatch != "" {
+			return nil, errNotModified
 		}
 		e := c.statusError(r.op, status, body)
 		wait, retry := c.retryWait(status, header, e.Message, attempt)
@@ -432,6 +519,9 @@ func (c *Client) once(ctx context.Context, r request) (int, http.Header, []byte,
 	if r.auth {
 		req.Header.Set("Authorization", "Bearer "+string(c.bearer))
 	}
+	if r.ifNoneMatch != "" {
+		req.Header.Set("If-None-Match", r.ifNoneMatch)
+	}
 	resp, err := c.hc.Do(req)
 	if err != nil {
 		if ctx.Err() != nil {
@@ -463,7 +553,7 @@ func (c *Client) once(ctx context.Context, r request) (int, http.Header, []byte,
 func (c *Client) statusError(op string, status int, body []byte) *Error {
 	name, msg := serverMessage(body)
 	msg = c.scrub(msg)
-	e := &Error{Op: op, Host: c.host, Status: status, Message: msg}
+	e := &Error{Op: op, Host: c.host, Status: status, Message: msg, Name: name}
 	if e.Message == "" {
 		e.Message = http.StatusText(status)
 	}

@@ -65,6 +65,9 @@ type Error struct {
 	Status int    // HTTP status; 0 when there was no response
 	// Message is the server's explanation, or startsvc's when the server gave none.
 	Message string
+	// Name is the server's name for the error ("TokenError", "NotFound"); empty
+	// when it gave none.
+	Name string
 	// Err is the underlying cause, for errors.Is (context.DeadlineExceeded,
 	// context.Canceled, net errors). Its text is not part of Error's.
 	Err error

@@ -9,6 +9,7 @@ import (
 
 	"github.com/startsvc/startsvc/internal/exitcode"
 	"github.com/startsvc/startsvc/internal/infisical"
+	"github.com/startsvc/startsvc/internal/secrets"
 )
 
 // fetchRemote applies the Infisical policy: skipped or not configured means
@@ -23,24 +24,11 @@ func (s *Stack) fetchRemote(ctx context.Context) (map[string]string, error) {
 		l.Report.Info("Infisical skipped (--skip-infisical): variables come from %s", envName)
 		return nil, nil
 	}
-	if err := s.resolveSettings(); err != nil {
-		return nil, err
-	}
-	settings := s.settings
-	src, err := infisical.NewSource(settings, infisical.Deps{
-		LookPath: l.Env.LookPath, Command: l.Env.Command, Environ: l.Env.Environ, Dir: s.Layout.Dir,
-		HTTP:   infisical.Options{Timeout: o.InfisicalTimeout, MaxRetryWait: o.InfisicalTimeout / 2},
-		Notify: func(msg string) { l.Report.Warn("%s", msg) },
-	})
-	var vals map[string]string
-	if err == nil {
-		fctx, cancel := context.WithTimeout(ctx, o.InfisicalTimeout)
-		vals, err = src.Fetch(fctx)
-		cancel()
-	}
+	src, vals, err := s.fetch(ctx)
 	if cause := context.Cause(ctx); cause != nil {
 		return nil, cause
 	}
+	settings := s.settings
 	if err == nil {
 		l.Redactor.Add(slices.Collect(maps.Values(vals))...)
 		l.Report.Info("%s from %s", Plural(len(vals), "secret"), src.Name())
@@ -57,9 +45,36 @@ func (s *Stack) fetchRemote(ctx context.Context) (map[string]string, error) {
 		}
 		l.Report.Info("Infisical is not configured, so variables come from %s only. To use Infisical: %s", envName, how)
 		return nil, nil
+	case kind.Fallback() && s.strict:
+		return nil, err
 	case kind.Fallback():
 		l.Report.Warn("Infisical is unreachable, falling back to %s: %s", envName, err)
 		return nil, nil
 	}
 	return nil, exitcode.With(exitcode.Infisical, fmt.Errorf("%w\nnothing was started: fix the Infisical settings, or run with --skip-infisical to use %s alone", err, envName))
+}
+
+// fetch reads the secrets from the Stack's source, bounded by
+// --infisical-timeout. The source is made once and kept: a poller reuses its
+// login and its conditional listing. src is nil when no source could be made.
+func (s *Stack) fetch(ctx context.Context) (src secrets.Source, vals map[string]string, err error) {
+	l, o := s.l, &s.l.Options
+	if s.src == nil {
+		if err := s.resolveSettings(); err != nil {
+			return nil, nil, err
+		}
+		s.src, err = infisical.NewSource(s.settings, infisical.Deps{
+			LookPath: l.Env.LookPath, Command: l.Env.Command, Environ: l.Env.Environ, Dir: s.Layout.Dir,
+			HTTP:   infisical.Options{Timeout: o.InfisicalTimeout, MaxRetryWait: o.InfisicalTimeout / 2, Conditional: s.strict},
+			Notify: func(msg string) { l.Report.Warn("%s", msg) },
+		})
+		if err != nil {
+			s.src = nil
+			return nil, nil, err
+		}
+	}
+	fctx, cancel := context.WithTimeout(ctx, o.InfisicalTimeout)
+	defer cancel()
+	vals, err = s.src.Fetch(fctx)
+	return s.src, vals, err
 }

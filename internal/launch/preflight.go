@@ -42,13 +42,18 @@ type Stack struct {
 	skipped    []string // reserved names the sources tried to set
 
 	settings     infisical.Settings
-	inStack      bool         // Infisical runs inside this stack: its stage may come first
-	fetched      bool         // the Infisical phase has run
-	placeholders []string     // required variables loaded with a stand-in until secrets are fetched
-	steps        []stack.Step // the bring-up in order
-	allServices  []string     // every service of the files, whatever the profile
-	lock         *lock.Lock   // held by commands that change the project
-	notes        []string     // what a dry run of the preparation steps would change
+	inStack      bool              // Infisical runs inside this stack: its stage may come first
+	fetched      bool              // the Infisical phase has run
+	placeholders []string          // required variables loaded with a stand-in until secrets are fetched
+	steps        []stack.Step      // the bring-up in order
+	allServices  []string          // every service of the files, whatever the profile
+	lock         *lock.Lock        // held by commands that change the project
+	notes        []string          // what a dry run of the preparation steps would change
+	src          secrets.Source    // the Infisical source, made at the first fetch
+	fileVals     map[string]string // the env file's values, as last read
+	remote       map[string]string // Infisical's values, as last fetched
+	strict       bool              // an unreachable Infisical is an error, not a fallback to .env (watch)
+	ownFile      bool              // always hand compose a file of startsvc's: the env file on disk may hold other values (watch)
 
 	overlay     *overlay                       // what startsvc computes from the files, without the hash labels
 	overlayFile overlayFile                    // the overlay on disk, hash labels included, while the Stack is open
@@ -66,9 +71,11 @@ type Stack struct {
 func (s *Stack) Close() {
 	if s.Engine != nil {
 		s.Engine.Close()
+		s.Engine = nil
 	}
 	s.overlayFile.remove()
 	s.lock.Release()
+	s.lock = nil
 }
 
 // Files are the compose files of a compose command: the stack's own, then
@@ -106,6 +113,11 @@ type Checks struct {
 	// DeferSecrets lets the Infisical phase wait until the stage that starts an
 	// in-stack Infisical is ready (up); every other command fetches at once.
 	DeferSecrets bool
+	// NoFallback makes an unreachable Infisical an error (of kind
+	// infisical.Unreachable, which the caller may retry) instead of a fallback
+	// to .env: a watcher must not apply stale values. It also keeps the
+	// source's listing for conditional requests.
+	NoFallback bool
 }
 
 // Preflight resolves settings and checks, changing nothing, that the project can
@@ -114,7 +126,7 @@ type Checks struct {
 // hand-over file left by a killed run is removed on the way. On error nothing
 // is held; otherwise the caller closes the Stack.
 func (l *Launcher) Preflight(ctx context.Context, c Checks) (_ *Stack, err error) {
-	s := &Stack{l: l, via: l.via(), overlayFile: overlayFile{base: l.tempDir()}}
+	s := &Stack{l: l, via: l.via(), overlayFile: overlayFile{base: l.tempDir()}, strict: c.NoFallback}
 	defer func() {
 		if err != nil {
 			s.Close()
@@ -323,21 +335,40 @@ func (s *Stack) resolveVariables(ctx context.Context) error {
 // mergeVariables layers the env file under the remote values, and computes
 // compose's environment from the result.
 func (s *Stack) mergeVariables(remote map[string]string) error {
+	fileVals, err := s.readEnvFile(remote)
+	if err != nil {
+		return err
+	}
+	return s.setVariables(fileVals, remote)
+}
+
+// readEnvFile reads the stack's env file as compose does; a missing default
+// .env is no file.
+func (s *Stack) readEnvFile(remote map[string]string) (map[string]string, error) {
 	l := s.l
 	shell := secrets.EnvMap(l.Env.Environ)
-	var fileVals map[string]string
 	data, err := os.ReadFile(s.envFile)
 	switch {
 	case errors.Is(err, fs.ErrNotExist) && l.Options.EnvFile == ".env":
 		l.Report.Detail("no %s: variables come from the shell and Infisical only", s.envFile)
+		s.hasEnvFile = false
+		return nil, nil
 	case err != nil:
-		return exitcode.Usagef("env file: %w", err)
-	default:
-		s.hasEnvFile = true
-		if fileVals, err = secrets.ReadEnvFile(s.envFile, data, shell, remote); err != nil {
-			return exitcode.With(exitcode.Usage, err)
-		}
+		return nil, exitcode.Usagef("env file: %w", err)
 	}
+	s.hasEnvFile = true
+	fileVals, err := secrets.ReadEnvFile(s.envFile, data, shell, remote)
+	if err != nil {
+		return nil, exitcode.With(exitcode.Usage, err)
+	}
+	return fileVals, nil
+}
+
+// setVariables makes fileVals (the env file's) and remote (Infisical's) the
+// variables the Stack supplies, and computes compose's environment.
+func (s *Stack) setVariables(fileVals, remote map[string]string) error {
+	l := s.l
+	s.fileVals, s.remote = fileVals, remote
 	for k, v := range remote {
 		if err := compose.CheckValue(k, v); err != nil {
 			return exitcode.With(exitcode.Infisical, fmt.Errorf("Infisical secret %w", err))
@@ -594,3 +625,6 @@ func explainLoadError(err error, dir string, files []string) error {
 	}
 	return exitcode.With(exitcode.Usage, fmt.Errorf("%s but has no value: set it in .env, Infisical or the shell\n(%w)", msg, err))
 }
+
+// envName is the env file's name, as messages show it.
+func (s *Stack) envName() string { return filepath.Base(s.envFile) }

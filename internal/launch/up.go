@@ -23,7 +23,7 @@ func (s *Stack) handover(dryRun bool) (envFile string, remove func() error, err 
 	switch {
 	case s.via == secrets.ViaEnv:
 		return "", noop, nil
-	case s.resolved.FromRemoteCount() == 0 && len(s.fileValues) == 0:
+	case s.resolved.FromRemoteCount() == 0 && len(s.fileValues) == 0 && !s.ownFile:
 		if s.hasEnvFile {
 			return s.envFile, noop, nil
 		}

@@ -11,8 +11,9 @@ import (
 // Mask is what a secret value is replaced with in output.
 const Mask = "*****"
 
-// MinMasked is the shortest value that is masked: shorter ones ("1", "true")
-// would blank out ordinary words and tell nobody anything.
+// MinMasked is the length in bytes of the shortest value that is masked (a
+// 4-digit PIN is): shorter ones ("1", "on", "yes") would blank out ordinary
+// words and tell nobody anything.
 const MinMasked = 4
 
 // Redactor masks known values in text. The zero value masks nothing. It is safe

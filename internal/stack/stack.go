@@ -191,7 +191,8 @@ func (l *Layout) DefaultProfile(defined []string) string {
 }
 
 // Resolve turns a profile name into what it activates: profiles/<name>.yml when
-// it exists, else the compose profile of that name, else none for "none". Any
+// it exists; else, for "none", no compose profile at all (even when a compose
+// file declares one of that name); else the compose profile of that name. Any
 // other name is a usage error listing the defined ones. defined are the compose
 // profiles the files declare. "auto" must be resolved by the caller first.
 func (l *Layout) Resolve(name string, defined []string) (Profile, error) {

@@ -19,6 +19,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -63,10 +64,10 @@ var (
 
 // BuildFixtureImage builds FixtureImage once per test binary: the fixture program
 // compiled statically into a FROM scratch image, so that nothing is pulled.
-// It returns a second tag of the same image, named after the fixture's
-// source: test binaries of other checkouts on the same Engine retag
-// FixtureImage with their own fixture at any moment, but not this one. Tests
-// that need a subcommand newer than the others use it.
+// It returns a second tag of the same image named after the fixture's source
+// (startsvc-fixture:src-HASH): a test binary of another checkout on the same
+// Engine may retag FixtureImage with its own fixture at any moment, but never
+// that one. Tests that need a subcommand newer than other checkouts' use it.
 func BuildFixtureImage(t testing.TB) string {
 	t.Helper()
 	RequireDocker(t)
@@ -77,35 +78,47 @@ func BuildFixtureImage(t testing.TB) string {
 	return imageTag
 }
 
-// fixtureTag names the fixture image after the hash of its source files.
-func fixtureTag() (string, error) {
-	h := sha256.New()
-	entries, err := os.ReadDir(filepath.Join(sourceDir(), "fixture"))
-	if err != nil {
-		return "", err
-	}
-	for _, e := range entries {
-		data, err := os.ReadFile(filepath.Join(sourceDir(), "fixture", e.Name()))
-		if err != nil {
-			return "", err
-		}
-		fmt.Fprintf(h, "%s %d\n", e.Name(), len(data))
-		h.Write(data)
-	}
-	return fmt.Sprintf("%s:src-%x", strings.Split(FixtureImage, ":")[0], h.Sum(nil)[:6]), nil
-}
+// fixtureLabel carries a hash of the fixture's source on the image, so that a
+// test binary reuses an image another one built from the same source instead
+// of building it again: a rebuild gives the tag a new image ID, and startsvc
+// rightly recreates the containers of a project whose image changed — which
+// would upset another package's tests running meanwhile.
+const fixtureLabel = "startsvc.fixture.source"
 
+// buildFixture makes sure FixtureImage and the source-named tag it returns
+// hold the fixture of this source, building it only when no image does.
 func buildFixture() (string, error) {
-	tag, err := fixtureTag()
-	if err != nil {
-		return "", err
-	}
-	return tag, buildFixtureTagged(tag)
-}
-
-func buildFixtureTagged(tag string) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
+	src, err := os.ReadFile(filepath.Join(sourceDir(), "fixture", "main.go"))
+	if err != nil {
+		return "", err
+	}
+	sum := sha256.Sum256(append(src, runtime.Version()...))
+	hash := hex.EncodeToString(sum[:12])
+	tag := strings.Split(FixtureImage, ":")[0] + ":src-" + hash
+	// One build at a time across the test binaries of this machine.
+	lf, err := os.OpenFile(filepath.Join(os.TempDir(), "startsvc-fixture.lock"), os.O_CREATE|os.O_RDWR, 0o600)
+	if err != nil {
+		return "", err
+	}
+	defer lf.Close()
+	if err := syscall.Flock(int(lf.Fd()), syscall.LOCK_EX); err != nil {
+		return "", err
+	}
+	defer syscall.Flock(int(lf.Fd()), syscall.LOCK_UN)
+	docker := func(args ...string) error { return exec.CommandContext(ctx, "docker", args...).Run() }
+	out, err := exec.CommandContext(ctx, "docker", "image", "inspect", "--format", `{{index .Config.Labels "`+fixtureLabel+`"}}`, FixtureImage).Output()
+	if err == nil && strings.TrimSpace(string(out)) == hash {
+		return tag, docker("tag", FixtureImage, tag)
+	}
+	if docker("image", "inspect", tag) == nil {
+		return tag, docker("tag", tag, FixtureImage)
+	}
+	return tag, buildFixtureImage(ctx, hash, tag)
+}
+
+func buildFixtureImage(ctx context.Context, hash, tag string) error {
 	dir, err := os.MkdirTemp("", "startsvc-fixture-")
 	if err != nil {
 		return err
@@ -122,7 +135,7 @@ func buildFixtureTagged(tag string) error {
 		return err
 	}
 	// The legacy builder needs nothing from a registry for FROM scratch.
-	img := exec.CommandContext(ctx, "docker", "build", "--quiet", "--tag", FixtureImage, "--tag", tag, dir)
+	img := exec.CommandContext(ctx, "docker", "build", "--quiet", "--label", fixtureLabel+"="+hash, "--tag", FixtureImage, "--tag", tag, dir)
 	img.Env = append(os.Environ(), "DOCKER_BUILDKIT=0")
 	if out, err := img.CombinedOutput(); err != nil {
 		return fmt.Errorf("docker build: %v\n%s", err, out)

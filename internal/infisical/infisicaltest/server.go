@@ -20,6 +20,8 @@ package infisicaltest
 
 import (
 	"bufio"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -115,6 +117,7 @@ type Server struct {
 	mu             sync.Mutex
 	mode           Mode
 	oldLoginErrors bool
+	pathNotFound   bool
 	identities     map[string]string // client id → client secret
 	tokens         map[string]bool   // access token → still valid
 	service        map[string]serviceToken
@@ -127,6 +130,7 @@ type Server struct {
 	failWrites     map[int]bool
 	seq            int
 	reqs           atomic.Int64
+	notModified    atomic.Int64 // listings answered 304
 
 	hanging   chan string
 	done      chan struct{}
@@ -245,6 +249,15 @@ func (s *Server) SetOldLoginErrors(on bool) {
 	s.oldLoginErrors = on
 }
 
+// SetPathNotFound makes both listing routes answer an unknown environment or
+// folder as a 2026 server does — 404 SecretPathNotFound naming the folder and
+// the environment — instead of with an empty list.
+func (s *Server) SetPathNotFound(on bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.pathNotFound = on
+}
+
 // AddIdentity registers a machine identity's universal-auth credentials.
 func (s *Server) AddIdentity(clientID, clientSecret string) {
 	s.mu.Lock()
@@ -264,6 +277,19 @@ func (s *Server) issueTokenLocked() string {
 	tok := fmt.Sprintf("eyJhbGciOiJIUzI1NiJ9.eyJ0ZXN0IjoiJ%06d.c2lnbmF0dXJl%06d", s.seq, s.seq)
 	s.tokens[tok] = true
 	return tok
+}
+
+// NotModified is how many listings were answered 304 Not Modified.
+func (s *Server) NotModified() int { return int(s.notModified.Load()) }
+
+// ExpireAllTokens makes every access token issued so far expired, as time
+// does: each is then answered 403 TokenError, and a new login is needed.
+func (s *Server) ExpireAllTokens() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for tok := range s.tokens {
+		s.tokens[tok] = false
+	}
 }
 
 // ExpireToken makes an access token expired: it is then answered 403 TokenError.
@@ -715,6 +741,11 @@ func (s *Server) list(w http.ResponseWriter, r *http.Request, projectParam, impo
 		s.writeError(w, http.StatusNotFound, "NotFound", fmt.Sprintf("Project with ID '%s' not found", projectID))
 		return
 	}
+	if s.pathNotFound && s.folderLocked(projectID, env, base, false) == nil {
+		s.writeError(w, http.StatusNotFound, "SecretPathNotFound",
+			fmt.Sprintf("Folder with path '%s' in environment '%s' was not found", base, env))
+		return
+	}
 	e, ok := proj.envs[env]
 	if !ok {
 		s.writeError(w, http.StatusNotFound, "NotFound",
@@ -751,7 +782,29 @@ func (s *Server) list(w http.ResponseWriter, r *http.Request, projectParam, impo
 			})
 		}
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"secrets": out, "imports": imports})
+	body := map[string]any{"secrets": out, "imports": imports}
+	if projectParam == "workspaceId" && conditional(w, r, body) {
+		s.notModified.Add(1)
+		return
+	}
+	writeJSON(w, http.StatusOK, body)
+}
+
+// conditional gives the v3 listing an ETag, as the real server does, and
+// answers 304 with no body when the request's If-None-Match holds it.
+func conditional(w http.ResponseWriter, r *http.Request, body any) bool {
+	data, err := json.Marshal(body)
+	if err != nil {
+		return false
+	}
+	sum := sha256.Sum256(data)
+	etag := `W/"` + hex.EncodeToString(sum[:8]) + `"`
+	w.Header().Set("ETag", etag)
+	if r.Header.Get("If-None-Match") == etag {
+		w.WriteHeader(http.StatusNotModified)
+		return true
+	}
+	return false
 }
 
 // secretsJSON renders a folder's secrets as a listing does, in reverse key order.
