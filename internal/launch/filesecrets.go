@@ -48,8 +48,11 @@ var _ fileReader = (*docker.Engine)(nil)
 // service at /run/secrets/<KEY> with the declared owner and mode, the
 // variable naming the file, and the removal of the key from the service's
 // environment; and it records the values those variables carry, which
-// reach compose through the same channel as every other value. all is the
-// project as loaded without the overlay.
+// reach compose through the same channel as every other value. Declarations
+// (env_only included) that name services the files do not define, a key
+// outside the service's environment: section, and compose older than
+// FeatureFileSecrets needs (exit 3) are refused. all is the project as loaded
+// without the overlay.
 func (s *Stack) planFileSecrets(ctx context.Context, all *compose.Project, ov *overlay) error {
 	r, err := loadRules(s.Layout.Dir)
 	if err != nil || (len(r.files) == 0 && len(r.envOnly) == 0) {
