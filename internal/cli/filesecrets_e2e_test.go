@@ -304,6 +304,10 @@ func TestAuditFindsSecretsInTheEnvironment(t *testing.T) {
 	}
 
 	writeFiles(t, dir, map[string]string{stack.FileSecretsFile: "services:\n  app: [DB_PASSWORD, API_TOKEN]\n"})
+	if r := run("plan"); r.code != 5 || !planLine(r.out, "recreate", "app", "DB_PASSWORD is now delivered as a file (file-secrets.yml)") ||
+		!strings.Contains(r.out, "API_TOKEN is now delivered as a file") || strings.Contains(r.out, "compose file") {
+		t.Errorf("plan after declaring the files exited %d:\n%s", r.code, r.out)
+	}
 	if r := run("up"); r.code != 0 {
 		t.Fatalf("up with file-secrets.yml exited %d:\n%s", r.code, r.out)
 	}

@@ -19,6 +19,7 @@ import (
 	"github.com/startsvc/startsvc/internal/exitcode"
 	"github.com/startsvc/startsvc/internal/health"
 	"github.com/startsvc/startsvc/internal/secrets"
+	"github.com/startsvc/startsvc/internal/stack"
 )
 
 // LabelConfigHash is the label startsvc puts on every container it creates:
@@ -334,8 +335,20 @@ func (s *Stack) why(ctx context.Context, w wanted, c docker.Container) ([]string
 			have[k] = v
 		}
 	}
+	// A key newly delivered as a file: its variable naming the file is
+	// startsvc's, not the compose file's.
+	fileEnv := map[string]bool{}
+	for _, f := range w.files {
+		fileEnv[f.FileEnv] = true
+		if _, inEnv := have[f.Key]; inEnv || have[f.FileEnv] != f.Path() {
+			reasons = append(reasons, f.Key+" is now delivered as a file ("+stack.FileSecretsFile+")")
+		}
+	}
 	var changedKeys []string
 	for _, k := range slices.Sorted(maps.Keys(w.svc.Environment)) {
+		if fileEnv[k] {
+			continue
+		}
 		v := w.svc.Environment[k]
 		want := ""
 		if v != nil {
