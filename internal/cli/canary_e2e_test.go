@@ -48,6 +48,7 @@ func canaryCommands(stack, leaky, escaped, exportFile string) map[string][]canar
 		"plan":   {{args: []string{"plan", "-v"}, code: -1}, {args: []string{"plan", "-v", "--json"}, code: -1}},
 		"watch": {{args: []string{"watch", "-v", "--interval", "5s"}, code: 0, stopAfter: 12 * time.Second},
 			{args: []string{"watch", "-v", "--json", "--interval", "5s"}, code: 0, stopAfter: 12 * time.Second}},
+		"audit":   {{args: []string{"audit", "-v"}, code: 1}, {args: []string{"audit", "-v", "--json"}, code: 1}}, // finds the canaries by name
 		"run":     {{args: []string{"run", "-v", "--", "true"}, code: 0}},
 		"export":  {{args: []string{"export", "-v", "-o", exportFile}, code: 0}},
 		"version": {{args: []string{"version", "-v"}, code: 0}},
@@ -65,7 +66,7 @@ func canaryCommands(stack, leaky, escaped, exportFile string) map[string][]canar
 }
 
 // canaryOrder runs commands that need the project up before down.
-var canaryOrder = []string{"prepare", "up", "plan", "watch", "status", "run", "export", "snapshot", "version", "config", "doctor", "migrate", "infisical", "init", "down"}
+var canaryOrder = []string{"prepare", "up", "plan", "audit", "watch", "status", "run", "export", "snapshot", "version", "config", "doctor", "migrate", "infisical", "init", "down"}
 
 // listedCommands are the commands startsvc's help lists.
 func listedCommands(t *testing.T) []string {

@@ -195,7 +195,7 @@ shell environment < .env < Infisical.`,
 	root.SetHelpTemplate(root.HelpTemplate() + "\n" + exitCodesHelp + "\n")
 	root.SetVersionTemplate("startsvc {{.Version}}\n")
 	addGlobalFlags(root.PersistentFlags(), g, d.env)
-	root.AddCommand(newUpCmd(d, g), newDownCmd(d, g), newExportCmd(d, g), newRunCmd(d, g), newStatusCmd(d, g), newVersionCmd(d, g), newInitCmd(d, g), newPrepareCmd(d, g), newConfigCmd(d, g), newDoctorCmd(d, g), newMigrateCmd(d, g), newPlanCmd(d, g), newWatchCmd(d, g), newSnapshotCmd(d, g), newInfisicalCmd(d, g))
+	root.AddCommand(newUpCmd(d, g), newDownCmd(d, g), newExportCmd(d, g), newRunCmd(d, g), newStatusCmd(d, g), newVersionCmd(d, g), newInitCmd(d, g), newPrepareCmd(d, g), newConfigCmd(d, g), newDoctorCmd(d, g), newMigrateCmd(d, g), newPlanCmd(d, g), newWatchCmd(d, g), newSnapshotCmd(d, g), newInfisicalCmd(d, g), newAuditCmd(d, g))
 	root.CompletionOptions.HiddenDefaultCmd = true
 	return root
 }
