@@ -85,17 +85,26 @@ func (l *lockedWriter) Write(p []byte) (int, error) {
 func (w *watchProcess) await(t *testing.T, from int, within time.Duration, what string, match func(watchEvent) bool) int {
 	t.Helper()
 	deadline := time.Now().Add(within)
-	for time.Now().Before(deadline) {
+	find := func() int {
 		w.mu.Lock()
+		defer w.mu.Unlock()
 		for i := from; i < len(w.events); i++ {
 			if match(w.events[i]) {
-				w.mu.Unlock()
 				return i
 			}
 		}
-		w.mu.Unlock()
+		return -1
+	}
+	for time.Now().Before(deadline) {
+		if i := find(); i >= 0 {
+			return i
+		}
 		select {
 		case <-w.done:
+			// Every line was read before done was closed.
+			if i := find(); i >= 0 {
+				return i
+			}
 			t.Fatalf("watch exited (%d) before %s:\n%s", w.code, what, w.output())
 		case <-time.After(200 * time.Millisecond):
 		}
