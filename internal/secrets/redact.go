@@ -22,7 +22,8 @@ const MinMasked = 4
 // for concurrent use.
 type Redactor struct {
 	mu    sync.Mutex
-	known map[string]bool
+	known map[string]int // value -> the generation that last added it
+	gen   int
 	list  []string // every known value, longest first once built
 	rep   *strings.Replacer
 	dirty bool // values were added since rep was built
@@ -45,15 +46,18 @@ func (r *Redactor) Add(values ...string) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.known == nil {
-		r.known = map[string]bool{}
+		r.known = map[string]int{}
 	}
 	record := func(v string) {
-		if len(v) >= MinMasked && !r.known[v] {
-			r.known[v] = true
+		if len(v) < MinMasked {
+			return
+		}
+		if _, ok := r.known[v]; !ok {
 			r.list = append(r.list, v)
 			r.max = max(r.max, len(v))
 			r.dirty = true
 		}
+		r.known[v] = r.gen
 	}
 	add := func(v string) {
 		record(v)
@@ -71,6 +75,44 @@ func (r *Redactor) Add(values ...string) {
 			}
 		}
 	}
+}
+
+// NextGeneration starts a new generation of values and returns it: values
+// added from now on (again, for ones already known) belong to it. A
+// long-running caller (watch) uses generations to keep the set bounded.
+func (r *Redactor) NextGeneration() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.gen++
+	return r.gen
+}
+
+// ForgetBefore stops masking the values no generation since g added: values
+// that no longer exist anywhere (a secret rotated twice since). It never
+// forgets a value added in generation g or later.
+func (r *Redactor) ForgetBefore(g int) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	kept := r.list[:0]
+	r.max = 0
+	for _, v := range r.list {
+		if r.known[v] < g {
+			delete(r.known, v)
+			continue
+		}
+		kept = append(kept, v)
+		r.max = max(r.max, len(v))
+	}
+	clear(r.list[len(kept):])
+	r.list = kept
+	r.dirty = true
+}
+
+// Len is how many values (escaped forms and lines included) r masks.
+func (r *Redactor) Len() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return len(r.list)
 }
 
 // needsEscape reports whether some quoting (Go's %q or %+q, JSON) would write
