@@ -17,7 +17,11 @@ import (
 type sample struct {
 	wall time.Duration
 	rss  int64 // peak resident set in bytes, -1 when the platform does not say
-	out  []byte
+	// cpu is the user and system time of the command and the children it
+	// waited for, -1 when unknown: less moved by other work on the machine
+	// than the wall time.
+	cpu time.Duration
+	out []byte
 }
 
 // exec runs name with args in dir under a timeout, with the bench environment
@@ -57,13 +61,13 @@ func (b *bench) exec(ctx context.Context, timeout time.Duration, dir string, ext
 	if reportW != nil {
 		reportW.Close() // the launcher holds its own copy; EOF comes when it exits
 	}
-	var wall, rss, floor int64
+	var wall, rss, floor, cpu int64
 	got := make(chan bool, 1)
 	if err == nil && report != nil {
 		go func() {
 			data, _ := io.ReadAll(report)
-			n, _ := fmt.Sscan(string(data), &wall, &rss, &floor)
-			got <- n == 3
+			n, _ := fmt.Sscan(string(data), &wall, &rss, &floor, &cpu)
+			got <- n == 4
 		}()
 	} else {
 		got <- false
@@ -71,9 +75,9 @@ func (b *bench) exec(ctx context.Context, timeout time.Duration, dir string, ext
 	if err == nil {
 		err = cmd.Wait()
 	}
-	s := sample{wall: time.Since(start), rss: -1, out: out.Bytes()}
+	s := sample{wall: time.Since(start), rss: -1, cpu: -1, out: out.Bytes()}
 	if <-got {
-		s.wall, s.rss = time.Duration(wall), rss
+		s.wall, s.rss, s.cpu = time.Duration(wall), rss, time.Duration(cpu)
 		b.floor = max(b.floor, floor)
 	}
 	if b.opts.verbose {

@@ -18,12 +18,14 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"os"
+	"os/exec"
 	"os/signal"
 	"path/filepath"
 	"runtime"
@@ -67,14 +69,14 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	}
 	fs.IntVar(&o.runs, "runs", 7, "timed runs per measurement (per tool in a)")
 	fs.IntVar(&o.warmup, "warmup", 1, "untimed runs per measurement before the timed ones")
-	fs.StringVar(&o.parts, "parts", "abcr", "which measurements to run: any of a, b, c, r (d is -go-bench)")
+	fs.StringVar(&o.parts, "parts", "abcer", "which measurements to run: any of a, b, c, e, r (d is -go-bench)")
 	sizes := fs.String("sizes", "100,1000,10000", "secret counts for (c), comma separated, ascending")
 	fs.DurationVar(&o.readyAfter, "ready-after", 4*time.Second, "how long the fixture service takes to turn healthy in (a)")
 	fs.DurationVar(&o.upTimeout, "up-timeout", 3*time.Minute, "bound on each bring-up in (a)")
 	fs.BoolVar(&o.markdown, "markdown", false, "print the tables in Markdown (for docs/BENCHMARKS.md)")
 	fs.BoolVar(&o.goBench, "go-bench", false, "also run the Go benchmarks of internal/compose and internal/secrets (d)")
 	fs.IntVar(&o.goCount, "go-bench-count", 1, "with -go-bench, run each Go benchmark this many times (go test -count)")
-	fs.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of export with the largest size, run in this process, to this file")
+	fs.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of export with the largest size, run in this process, to this file (and one of run to run-FILE)")
 	fs.BoolVar(&o.verbose, "v", false, "print each command and its duration as it runs")
 	if err := fs.Parse(args); err != nil {
 		return o, err
@@ -92,8 +94,8 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 		return o, errors.New("-warmup must not be negative")
 	}
 	for _, p := range o.parts {
-		if !strings.ContainsRune("abcr", p) {
-			return o, fmt.Errorf("-parts %q: want letters among a, b, c and r", o.parts)
+		if !strings.ContainsRune("abcer", p) {
+			return o, fmt.Errorf("-parts %q: want letters among a, b, c, e and r", o.parts)
 		}
 	}
 	for _, s := range strings.Split(*sizes, ",") {
@@ -151,6 +153,7 @@ type bench struct {
 	bin      string   // the startsvc binary under test
 	launcher string   // runs each measured command (bench/launcher); "" when RSS is not measured
 	env      []string // the environment of every command
+	goBuild  []string // added to env for go build: the caller's build cache
 	log      io.Writer
 	project  string // the compose project of (a) and (b)
 	stack    string // the fixture stack of (a) and (b)
@@ -178,14 +181,20 @@ func measureAll(ctx context.Context, o options, log io.Writer) (_ *report, err e
 
 	b := &bench{opts: o, root: root, work: work, log: log}
 	b.env = benchEnv(os.Environ(), filepath.Join(work, "cache"))
+	// The commands' XDG_CACHE_HOME is a new folder: go build must keep the
+	// caller's build cache, or it rebuilds every dependency (minutes on a
+	// busy 2-core machine).
+	if out, err := exec.CommandContext(ctx, "go", "env", "GOCACHE").Output(); err == nil && len(bytes.TrimSpace(out)) > 0 {
+		b.goBuild = []string{"GOCACHE=" + string(bytes.TrimSpace(out))}
+	}
 	b.bin = filepath.Join(work, "startsvc")
 	b.logf("building startsvc")
-	if _, err := b.exec(ctx, 5*time.Minute, root, nil, "go", "build", "-o", b.bin, "./cmd/startsvc"); err != nil {
+	if _, err := b.exec(ctx, 5*time.Minute, root, b.goBuild, "go", "build", "-o", b.bin, "./cmd/startsvc"); err != nil {
 		return nil, fmt.Errorf("build startsvc: %w", err)
 	}
 	if runtime.GOOS == "linux" {
 		launcher := filepath.Join(work, "launcher")
-		if _, err := b.exec(ctx, 5*time.Minute, root, nil, "go", "build", "-trimpath", "-ldflags=-s -w", "-o", launcher, "./bench/launcher"); err != nil {
+		if _, err := b.exec(ctx, 5*time.Minute, root, b.goBuild, "go", "build", "-trimpath", "-ldflags=-s -w", "-o", launcher, "./bench/launcher"); err != nil {
 			return nil, fmt.Errorf("build the launcher: %w", err)
 		}
 		b.launcher = launcher
@@ -224,6 +233,13 @@ func measureAll(ctx context.Context, o options, log io.Writer) (_ *report, err e
 		s, err := b.benchExport(ctx)
 		if err != nil {
 			return rep, fmt.Errorf("(c) export: %w", err)
+		}
+		rep.add(s)
+	}
+	if o.part('e') {
+		s, err := b.benchRun(ctx)
+		if err != nil {
+			return rep, fmt.Errorf("(e) run: %w", err)
 		}
 		rep.add(s)
 	}

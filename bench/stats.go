@@ -26,10 +26,25 @@ func (s series) rsss() []float64 {
 }
 
 func (s series) medianWall() time.Duration { return time.Duration(median(s.walls())) }
-func (s series) minWall() time.Duration    { return time.Duration(slices.Min(s.walls())) }
-func (s series) maxWall() time.Duration    { return time.Duration(slices.Max(s.walls())) }
-func (s series) medianRSS() int64          { return int64(median(s.rsss())) }
-func (s series) maxRSS() int64             { return int64(slices.Max(s.rsss())) }
+
+// medianCPU is the median CPU time, -1 when it is unknown.
+func (s series) medianCPU() time.Duration {
+	var c []float64
+	for _, x := range s {
+		if x.cpu < 0 {
+			return -1
+		}
+		c = append(c, float64(x.cpu))
+	}
+	if len(c) == 0 {
+		return -1
+	}
+	return time.Duration(median(c))
+}
+func (s series) minWall() time.Duration { return time.Duration(slices.Min(s.walls())) }
+func (s series) maxWall() time.Duration { return time.Duration(slices.Max(s.walls())) }
+func (s series) medianRSS() int64       { return int64(median(s.rsss())) }
+func (s series) maxRSS() int64          { return int64(slices.Max(s.rsss())) }
 
 // median is the middle value, or the mean of the two middle values of an even
 // count; 0 for none. It does not reorder v.

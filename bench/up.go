@@ -25,7 +25,7 @@ func (b *bench) prepareStack(ctx context.Context) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
-	if _, err := b.exec(ctx, 5*time.Minute, b.root, []string{"CGO_ENABLED=0", "GOOS=linux"},
+	if _, err := b.exec(ctx, 5*time.Minute, b.root, append([]string{"CGO_ENABLED=0", "GOOS=linux"}, b.goBuild...),
 		"go", "build", "-trimpath", "-ldflags=-s -w", "-o", filepath.Join(dir, "fixture"), "./internal/testenv/fixture"); err != nil {
 		return fmt.Errorf("build the fixture program: %w", err)
 	}

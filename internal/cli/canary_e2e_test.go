@@ -31,11 +31,15 @@ type canaryRun struct {
 // canaryCommands says how the canary check runs each command startsvc lists
 // in its help. A command missing here fails the check: every command must be
 // shown not to print a secret.
-func canaryCommands(stack, leaky, exportFile string) map[string][]canaryRun {
+func canaryCommands(stack, leaky, escaped, exportFile string) map[string][]canaryRun {
 	return map[string][]canaryRun{
 		"up": {
 			// A service that logs a secret and exits: startsvc shows its last log lines.
 			{args: []string{"up", "-v", "-f", leaky, "--wait-timeout", "30s"}, code: 1},
+			// A service whose entrypoint holds a secret with a tab, quotes and a
+			// backslash: the Engine's error quotes it the Go way (%q), and
+			// compose passes that error on.
+			{args: []string{"up", "-v", "-f", escaped, "--wait-timeout", "30s"}, code: 1},
 			{args: []string{"up", "-v"}, code: 0},
 			{args: []string{"up", "-v", "--secrets-via", "env"}, code: 0},
 			{args: []string{"up", "-v", "--dry-run"}, code: 0},
@@ -44,6 +48,7 @@ func canaryCommands(stack, leaky, exportFile string) map[string][]canaryRun {
 		"plan":   {{args: []string{"plan", "-v"}, code: -1}, {args: []string{"plan", "-v", "--json"}, code: -1}},
 		"watch": {{args: []string{"watch", "-v", "--interval", "5s"}, code: 0, stopAfter: 12 * time.Second},
 			{args: []string{"watch", "-v", "--json", "--interval", "5s"}, code: 0, stopAfter: 12 * time.Second}},
+		"audit":   {{args: []string{"audit", "-v"}, code: 1}, {args: []string{"audit", "-v", "--json"}, code: 1}}, // finds the canaries by name
 		"run":     {{args: []string{"run", "-v", "--", "true"}, code: 0}},
 		"export":  {{args: []string{"export", "-v", "-o", exportFile}, code: 0}},
 		"version": {{args: []string{"version", "-v"}, code: 0}},
@@ -71,7 +76,7 @@ func canaryCommands(stack, leaky, exportFile string) map[string][]canaryRun {
 
 // canaryOrder runs commands that need the project up before down, and
 // deploy after down.
-var canaryOrder = []string{"prepare", "up", "plan", "watch", "status", "run", "export", "snapshot", "version", "config", "doctor", "migrate", "infisical", "init", "down", "deploy"}
+var canaryOrder = []string{"prepare", "up", "plan", "audit", "watch", "status", "run", "export", "snapshot", "version", "config", "doctor", "migrate", "infisical", "init", "down", "deploy"}
 
 // listedCommands are the commands startsvc's help lists.
 func listedCommands(t *testing.T) []string {
@@ -100,7 +105,10 @@ func listedCommands(t *testing.T) []string {
 }
 
 // TestCanaryValuesNeverLeak gives distinctive canary values to Infisical (the
-// fake server) and to .env under secret-looking names, runs every command
+// fake server), to .env under secret-looking names and under innocent ones
+// (a webhook URL, a DSN), to the shell under an innocent name, and one with
+// characters that output escapes (a tab, quotes, a backslash, a control
+// character) that the Engine prints quoted; runs every command
 // startsvc has, verbosely, and checks that no canary appears in any output,
 // nor in any file startsvc leaves in the stack directory, its temporary
 // directory, its cache or its state directory (the encrypted snapshot; other
@@ -125,6 +133,8 @@ func TestCanaryValuesNeverLeak(t *testing.T) {
 		"API_TOKEN":   canary("api-token"),
 		"PRIVATE_KEY": "-----BEGIN KEY-----\n" + canary("private-key") + "\n-----END KEY-----\n",
 		"SITE_NAME":   canary("from-infisical-under-a-plain-name"),
+		// Printed escaped: by the Engine (Go's %q) when it cannot exec it.
+		"ENTRY_SECRET": canary("escaped") + "\t\"q'\\\x01",
 	}
 	for k, v := range remote {
 		srv.SetSecret("proj-1", "dev", "/", k, v)
@@ -133,31 +143,38 @@ func TestCanaryValuesNeverLeak(t *testing.T) {
 	stack := writeStack(t, "services:\n  app:\n    image: "+testenv.FixtureImage+"\n    environment:\n"+
 		"      DB_PASSWORD: ${DB_PASSWORD:?}\n      API_TOKEN: ${API_TOKEN}\n      PRIVATE_KEY: ${PRIVATE_KEY}\n"+
 		"      SITE_NAME: ${SITE_NAME}\n      JWT_SECRET: ${JWT_SECRET}\n      OPENAI_API_KEY: ${OPENAI_API_KEY}\n      PLAIN: ${PLAIN}\n"+
+		// Secrets under innocent names, from .env and from the shell.
+		"      SLACK_WEBHOOK: ${SLACK_WEBHOOK}\n      SENTRY_DSN: ${SENTRY_DSN}\n      HOOK: ${HOOK_FROM_SHELL}\n"+
 		// A secret inside a longer value, and in a label, as real stacks have them.
 		"      DATABASE_URL: postgres://app:${DB_PASSWORD}@db:5432/app\n    labels:\n      proxy.auth: admin:${API_TOKEN}\n")
 	dotenv := "# local settings\nDB_PASSWORD=" + canary("stale-db-password") + "\nJWT_SECRET=" + canary("jwt-secret") +
-		"\nOPENAI_API_KEY='" + canary("openai-key") + "$literal'\nPLAIN=plain-setting\n"
+		"\nOPENAI_API_KEY='" + canary("openai-key") + "$literal'\nPLAIN=plain-setting\n" +
+		"SLACK_WEBHOOK=https://hooks.slack.com/services/T0/B0/" + canary("slack-webhook") + "\n" +
+		"SENTRY_DSN=https://" + canary("sentry-key") + "@o1.ingest.sentry.io/1\n"
 	leaky := filepath.Join(stack, "leaky.yml")
+	escaped := filepath.Join(stack, "escaped.yml")
 	writeFiles(t, stack, map[string]string{
 		".env": dotenv,
 		// What init and doctor compare .env with; it holds no value.
 		".env.example": "DB_PASSWORD=\nJWT_SECRET=\nOPENAI_API_KEY=\nPLAIN=example\n",
 		// The fixture prints SERVICE_NAME in its log, then exits 3.
 		"leaky.yml": "services:\n  leaky:\n    image: " + testenv.FixtureImage + "\n    environment:\n" +
-			"      SERVICE_NAME: ${API_TOKEN}\n      EXIT_AFTER: 300ms\n      EXIT_CODE: \"3\"\n",
+			"      SERVICE_NAME: ${API_TOKEN} ${SLACK_WEBHOOK} ${SENTRY_DSN}\n      EXIT_AFTER: 300ms\n      EXIT_CODE: \"3\"\n",
+		"escaped.yml": "services:\n  escaped:\n    image: " + testenv.FixtureImage + "\n    entrypoint: [\"/x-${ENTRY_SECRET}\"]\n",
 	})
 
-	tmp, cache, state := t.TempDir(), t.TempDir(), t.TempDir()
+	tmp, cache, state, runtime := t.TempDir(), t.TempDir(), t.TempDir(), t.TempDir()
 	exportFile := filepath.Join(tmp, "exported.env")
 	project := testenv.ProjectName(t)
 	t.Cleanup(func() { testenv.RemoveStack(project) })
 	env := []string{"INFISICAL_API_URL=" + srv.URL, "INFISICAL_UNIVERSAL_AUTH_CLIENT_ID=canary-client-id",
 		"INFISICAL_UNIVERSAL_AUTH_CLIENT_SECRET=" + clientSecret, "INFISICAL_PROJECT_ID=proj-1",
-		"TMPDIR=" + tmp, "XDG_CACHE_HOME=" + cache, "XDG_STATE_HOME=" + state}
+		"TMPDIR=" + tmp, "XDG_CACHE_HOME=" + cache, "XDG_STATE_HOME=" + state, "XDG_RUNTIME_DIR=" + runtime,
+		"HOOK_FROM_SHELL=https://hooks.example.com/in/" + canary("shell-hook")}
 	// Pieces of every access token the fake server issues.
 	tokenParts := map[string]string{"access token header": "eyJhbGciOiJIUzI1NiJ9", "access token signature": "c2lnbmF0dXJl"}
 
-	runs := canaryCommands(stack, leaky, exportFile)
+	runs := canaryCommands(stack, leaky, escaped, exportFile)
 	listed := listedCommands(t)
 	for _, c := range listed {
 		if _, ok := runs[c]; !ok {
@@ -212,7 +229,7 @@ func TestCanaryValuesNeverLeak(t *testing.T) {
 	if entries, err := os.ReadDir(filepath.Join(state, "startsvc", "snapshots")); err != nil || len(entries) != 1 {
 		t.Errorf("want one snapshot in the state directory: %d files, %v", len(entries), err)
 	}
-	for _, dir := range []string{stack, tmp, cache, state} {
+	for _, dir := range []string{stack, tmp, cache, state, runtime} {
 		err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
 			if err != nil || !d.Type().IsRegular() || slices.Contains(allowed, path) {
 				return err

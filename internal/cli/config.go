@@ -28,8 +28,9 @@ values of the shell, .env and Infisical, only the services the profile
 activates, and each service's environment resolved.
 
 Every secret value is shown as ` + secrets.Mask + `, also inside longer strings such as
-connection URLs: the values from Infisical, the .env values whose name or shape
-says they are secrets, and the secrets init generates. Profile requirements
+connection URLs: the values from Infisical, the .env and shell values that are
+not plainly settings (numbers, flags, paths, plain words and URLs without
+credentials stay readable), and the secrets init generates. Profile requirements
 (a GPU runtime, devices) are not checked: config works on any machine.`,
 		Example: `  startsvc config --profile gpu-nvidia --environment public
   startsvc config --format json > resolved.json`,

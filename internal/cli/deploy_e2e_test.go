@@ -3,8 +3,10 @@ package cli_test
 import (
 	"bytes"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"os/exec"
 	"slices"
 	"strings"
@@ -18,9 +20,8 @@ import (
 // swarmStack is a startsvc stack of three services for the swarm: db takes
 // DB_PASSWORD as a file and has a healthcheck, app waits for it (stage 2) and
 // takes API_TOKEN in its environment, worker has no healthcheck.
-func swarmStack(t *testing.T) string {
+func swarmStack(t *testing.T, img string) string {
 	t.Helper()
-	img := testenv.SwarmFixtureImage
 	hc := "    healthcheck:\n      test: [\"CMD\", \"/fixture\", \"health\"]\n      interval: 1s\n      retries: 120\n"
 	stack := writeStack(t, "services:\n"+
 		"  db:\n    image: "+img+"\n    environment:\n      SERVICE_NAME: db\n      DB_PASSWORD: ${DB_PASSWORD:?}\n"+hc+
@@ -58,15 +59,22 @@ func runningTask(t *testing.T, service string) string {
 	return ids[0]
 }
 
-// secretInTask reads /run/secrets/<key> inside the running task of service.
-func secretInTask(t *testing.T, service, key string) []byte {
+// secretInTask describes /run/secrets/<key> inside the running task of
+// service as the fixture does: "<sha256> <mode> <uid>:<gid> <path>", never
+// its content.
+func secretInTask(t *testing.T, service, key string) string {
 	t.Helper()
 	ctr := docker(t, "inspect", "--format", "{{.Status.ContainerStatus.ContainerID}}", runningTask(t, service))
-	out, err := exec.Command("docker", "exec", ctr, "/fixture", "cat", "/run/secrets/"+key).Output()
+	out, err := exec.Command("docker", "exec", ctr, "/fixture", "sha256", "/run/secrets/"+key).Output()
 	if err != nil {
 		t.Fatalf("read /run/secrets/%s in %s: %v", key, service, err)
 	}
-	return out
+	return strings.TrimSpace(string(out))
+}
+
+// fileLine is what secretInTask says of a file with content value, mode 0444, owned by root.
+func fileLine(key, value string) string {
+	return fmt.Sprintf("%x 0444 0:0 /run/secrets/%s", sha256.Sum256([]byte(value)), key)
 }
 
 func stackSecrets(t *testing.T, stack string) []string {
@@ -83,7 +91,7 @@ func stackSecrets(t *testing.T, stack string) []string {
 // secret; status shows the stack; deploy --rm removes it; no value is ever
 // printed.
 func TestDeployOnSwarm(t *testing.T) {
-	testenv.BuildSwarmFixtureImage(t)
+	img := testenv.BuildSwarmFixtureImage(t)
 	b := make([]byte, 6)
 	_, _ = rand.Read(b)
 	marker := "cnry" + hex.EncodeToString(b)
@@ -94,7 +102,7 @@ func TestDeployOnSwarm(t *testing.T) {
 	srv := emptyInfisical(t, infisicaltest.V4)
 	srv.SetSecret("proj-1", "dev", "/", "DB_PASSWORD", first)
 	srv.SetSecret("proj-1", "dev", "/", "API_TOKEN", token)
-	stack := swarmStack(t)
+	stack := swarmStack(t, img)
 	project := testenv.StackName(t)
 	env := infisicalEnv(srv, "client-secret-value-1")
 	deploy := func(args ...string) result {
@@ -132,8 +140,8 @@ func TestDeployOnSwarm(t *testing.T) {
 	}
 
 	// The secret, byte for byte in the task; no value in any specification.
-	if got := secretInTask(t, project+"_db", "DB_PASSWORD"); !bytes.Equal(got, []byte(first)) {
-		t.Errorf("/run/secrets/DB_PASSWORD holds %d bytes that differ from the %d of the value", len(got), len(first))
+	if got, want := secretInTask(t, project+"_db", "DB_PASSWORD"), fileLine("DB_PASSWORD", first); got != want {
+		t.Errorf("/run/secrets/DB_PASSWORD in the task is %q, want %q (sha256, mode, owner)", got, want)
 	}
 	inspect := docker(t, "service", "inspect", project+"_db", project+"_app", project+"_worker")
 	if strings.Contains(inspect, marker+"-first") {
@@ -162,7 +170,7 @@ func TestDeployOnSwarm(t *testing.T) {
 	if len(secretsBefore) != 1 || !strings.HasPrefix(secretsBefore[0], project+"_DB_PASSWORD_") {
 		t.Fatalf("the stack's secrets: %v, want one %s_DB_PASSWORD_<hash>", secretsBefore, project)
 	}
-	t.Logf("deploy: exit 0 in %s; secret %s; %d bytes read back from the task", r.duration.Round(time.Second), secretsBefore[0], len(first))
+	t.Logf("deploy: exit 0 in %s; secret %s; the task's file has the value's SHA-256 (%d bytes)", r.duration.Round(time.Second), secretsBefore[0], len(first))
 
 	// 2. Rotate: only db rolls; the old secret goes.
 	keep := map[string][2]string{}
@@ -187,8 +195,8 @@ func TestDeployOnSwarm(t *testing.T) {
 	if runningTask(t, project+"_db") == dbTask {
 		t.Errorf("db still runs the task it ran before the rotation")
 	}
-	if got := secretInTask(t, project+"_db", "DB_PASSWORD"); !bytes.Equal(got, []byte(second)) {
-		t.Errorf("after the rotation /run/secrets/DB_PASSWORD holds %d bytes that differ from the %d of the new value", len(got), len(second))
+	if got, want := secretInTask(t, project+"_db", "DB_PASSWORD"), fileLine("DB_PASSWORD", second); got != want {
+		t.Errorf("after the rotation /run/secrets/DB_PASSWORD in the task is %q, want %q (sha256, mode, owner)", got, want)
 	}
 	secretsAfter := stackSecrets(t, project)
 	if len(secretsAfter) != 1 || secretsAfter[0] == secretsBefore[0] || !strings.HasPrefix(secretsAfter[0], project+"_DB_PASSWORD_") {
@@ -227,9 +235,9 @@ func TestDeployOnSwarm(t *testing.T) {
 // never turn healthy, so Swarm replaces them) makes deploy exit 1 naming it
 // and its task's error, well before the wait's bound.
 func TestDeployNamesAFailingService(t *testing.T) {
-	testenv.BuildSwarmFixtureImage(t)
-	stack := writeStack(t, "services:\n  ok:\n    image: "+testenv.SwarmFixtureImage+"\n"+
-		"  broken:\n    image: "+testenv.SwarmFixtureImage+"\n    environment:\n      NEVER_HEALTHY: \"1\"\n"+
+	img := testenv.BuildSwarmFixtureImage(t)
+	stack := writeStack(t, "services:\n  ok:\n    image: "+img+"\n"+
+		"  broken:\n    image: "+img+"\n    environment:\n      NEVER_HEALTHY: \"1\"\n"+
 		"    healthcheck:\n      test: [\"CMD\", \"/fixture\", \"health\"]\n      interval: 1s\n      retries: 2\n")
 	project := testenv.StackName(t)
 	start := time.Now()

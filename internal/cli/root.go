@@ -49,6 +49,9 @@ func (e Env) Getenv(key string) string {
 
 // isTerminal reports whether a standard stream is a terminal.
 func isTerminal(stream any) bool {
+	if w, ok := stream.(io.Writer); ok {
+		stream = rawStream(w)
+	}
 	f, ok := stream.(*os.File)
 	return ok && (isatty.IsTerminal(f.Fd()) || isatty.IsCygwinTerminal(f.Fd()))
 }
@@ -63,8 +66,15 @@ type deps struct {
 }
 
 // Main runs startsvc with env and returns the process exit code. It prints
-// errors itself; nothing below it exits the process.
+// errors itself; nothing below it exits the process. When standard output or
+// error goes away (EPIPE), the run stops as for an interruption, cleans up,
+// and ends with exitcode.OutputClosed.
 func Main(ctx context.Context, env Env) (code int) {
+	ctx, stop := context.WithCancelCause(ctx)
+	defer stop(nil)
+	stdout := &outputGuard{w: env.Stdout, stop: stop}
+	stderr := &outputGuard{w: env.Stderr, stop: stop}
+	env.Stdout, env.Stderr = stdout, stderr
 	d := &deps{env: env, lookPath: exec.LookPath, output: compose.ExecOutput, command: exec.CommandContext, now: time.Now}
 	g := &globalOptions{}
 	root := newRoot(d, g)
@@ -81,6 +91,9 @@ func Main(ctx context.Context, env Env) (code int) {
 		}
 	}()
 	err := root.ExecuteContext(ctx)
+	if err == nil && (stdout.tripped() || stderr.tripped()) {
+		err = exitcode.ErrOutputClosed // what was printed is incomplete
+	}
 	code = exitcode.Of(ctx, err)
 	if err != nil && !errors.Is(err, errSilent) {
 		u := g.ui
@@ -89,7 +102,10 @@ func Main(ctx context.Context, env Env) (code int) {
 		}
 		switch code {
 		case exitcode.Interrupted:
-			u.Error("interrupted")
+			u.Error("%s", interruption(ctx))
+		case exitcode.OutputClosed:
+			// Nobody reads the output any more; stderr may still be read.
+			u.Error("%s", exitcode.ErrOutputClosed)
 		default:
 			u.Error("%s", err)
 		}
@@ -98,6 +114,14 @@ func Main(ctx context.Context, env Env) (code int) {
 		}
 	}
 	return code
+}
+
+// interruption says what interrupted the run: "interrupted by SIGQUIT".
+func interruption(ctx context.Context) string {
+	if cause := context.Cause(ctx); errors.Is(cause, exitcode.ErrInterrupted) {
+		return cause.Error()
+	}
+	return exitcode.ErrInterrupted.Error()
 }
 
 // errSilent ends a command with its exit code when the command has already said why.
@@ -129,7 +153,8 @@ const exitCodesHelp = `Exit codes:
   4    Infisical error that is not a fallback case, any fallback under --require-infisical,
        or --offline without a usable snapshot
   5    plan: changes are pending (up would change the project)
-  130  interrupted (SIGINT or SIGTERM)`
+  130  interrupted by a signal: SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGABRT, … (clean-up done first)
+  141  standard output or error closed by its reader (| head, a pager quit); clean-up done first`
 
 func newRoot(d *deps, g *globalOptions) *cobra.Command {
 	root := &cobra.Command{
@@ -170,7 +195,7 @@ shell environment < .env < Infisical.`,
 	root.SetHelpTemplate(root.HelpTemplate() + "\n" + exitCodesHelp + "\n")
 	root.SetVersionTemplate("startsvc {{.Version}}\n")
 	addGlobalFlags(root.PersistentFlags(), g, d.env)
-	root.AddCommand(newUpCmd(d, g), newDownCmd(d, g), newExportCmd(d, g), newRunCmd(d, g), newStatusCmd(d, g), newVersionCmd(d, g), newInitCmd(d, g), newPrepareCmd(d, g), newConfigCmd(d, g), newDoctorCmd(d, g), newMigrateCmd(d, g), newPlanCmd(d, g), newWatchCmd(d, g), newSnapshotCmd(d, g), newInfisicalCmd(d, g), newDeployCmd(d, g))
+	root.AddCommand(newUpCmd(d, g), newDownCmd(d, g), newExportCmd(d, g), newRunCmd(d, g), newStatusCmd(d, g), newVersionCmd(d, g), newInitCmd(d, g), newPrepareCmd(d, g), newConfigCmd(d, g), newDoctorCmd(d, g), newMigrateCmd(d, g), newPlanCmd(d, g), newWatchCmd(d, g), newSnapshotCmd(d, g), newInfisicalCmd(d, g), newAuditCmd(d, g), newDeployCmd(d, g))
 	root.CompletionOptions.HiddenDefaultCmd = true
 	return root
 }

@@ -50,7 +50,10 @@ func runRun(ctx context.Context, d *deps, g *globalOptions, argv []string) error
 		return err
 	}
 	defer s.Close()
-	env := s.ChildEnv()
+	env, err := s.ChildEnv()
+	if err != nil {
+		return err
+	}
 
 	path, err := exec.LookPath(argv[0])
 	if err != nil {
@@ -61,7 +64,7 @@ func runRun(ctx context.Context, d *deps, g *globalOptions, argv []string) error
 	cmd := exec.Command(path, argv[1:]...)
 	cmd.Env = env
 	cmd.Dir = d.env.Dir
-	cmd.Stdin, cmd.Stdout, cmd.Stderr = d.env.Stdin, d.env.Stdout, d.env.Stderr
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = d.env.Stdin, rawStream(d.env.Stdout), rawStream(d.env.Stderr)
 
 	sigs := make(chan os.Signal, 4)
 	toForward := forwarded

@@ -3,15 +3,10 @@ package cli_test
 import (
 	"bytes"
 	"context"
-	"errors"
-	"fmt"
 	"os"
 	"os/exec"
-	"os/signal"
 	"path/filepath"
-	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -20,89 +15,6 @@ import (
 	"github.com/startsvc/startsvc/internal/secrets"
 	"github.com/startsvc/startsvc/internal/testenv"
 )
-
-// fakeCompose makes the test binary act as a compose CLI when
-// STARTSVC_FAKE_COMPOSE names a folder: it answers `version`, and on `up` it
-// counts the SIGINTs it receives for a while, writes the count, and exits 130.
-func fakeCompose(dir string) int {
-	args := os.Args[1:]
-	if len(args) >= 1 && args[0] == "version" {
-		fmt.Println("2.40.3")
-		return 0
-	}
-	isUp := false
-	for _, a := range args {
-		if a == "up" {
-			isUp = true
-		}
-	}
-	if !isUp {
-		return 0
-	}
-	sigs := make(chan os.Signal, 8)
-	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
-	os.WriteFile(filepath.Join(dir, "started"), nil, 0o644)
-	count := 0
-	deadline := time.After(30 * time.Second)
-	var settle <-chan time.Time
-	for {
-		select {
-		case s := <-sigs:
-			if s == syscall.SIGINT {
-				count++
-			}
-			if settle == nil {
-				settle = time.After(1500 * time.Millisecond)
-			}
-		case <-settle:
-			os.WriteFile(filepath.Join(dir, "sigints"), []byte(fmt.Sprint(count)), 0o644)
-			return 130
-		case <-deadline:
-			return 1
-		}
-	}
-}
-
-func waitForFile(t *testing.T, path string, within time.Duration) {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), within)
-	defer cancel()
-	tick := time.NewTicker(20 * time.Millisecond)
-	defer tick.Stop()
-	for {
-		if _, err := os.Stat(path); err == nil {
-			return
-		}
-		select {
-		case <-ctx.Done():
-			t.Fatalf("%s did not appear within %s", path, within)
-		case <-tick.C:
-		}
-	}
-}
-
-func writeStack(t *testing.T, compose string) string {
-	t.Helper()
-	dir := t.TempDir()
-	if err := os.MkdirAll(filepath.Join(dir, "compose"), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(dir, "compose", "docker-compose.yml"), []byte(compose), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	return dir
-}
-
-func exitCode(err error) int {
-	var ee *exec.ExitError
-	if errors.As(err, &ee) {
-		return ee.ExitCode()
-	}
-	if err != nil {
-		return -1
-	}
-	return 0
-}
 
 // TestCtrlCReachesComposeOnce sends SIGINT the way a terminal does, to the whole
 // foreground process group, and SIGTERM the way a supervisor does, to startsvc
@@ -222,54 +134,6 @@ func TestInterruptDuringUpLeavesNothingDownCannotClean(t *testing.T) {
 	}
 }
 
-// startWatched starts the startsvc binary with its output collected, and
-// returns a function that waits for it.
-func startWatched(t *testing.T, env []string, args ...string) (*exec.Cmd, *syncBuffer, func() int) {
-	t.Helper()
-	cmd := exec.Command(testenv.StartsvcBinary(t), args...)
-	cmd.Env = append(append(os.Environ(), "XDG_STATE_HOME="+t.TempDir()), env...)
-	out := &syncBuffer{}
-	cmd.Stdout, cmd.Stderr = out, out
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	return cmd, out, func() int { return exitCode(cmd.Wait()) }
-}
-
-// syncBuffer is a bytes.Buffer safe for a process's two streams and a reader.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
-// until polls cond every 20 ms for at most within.
-func until(t *testing.T, within time.Duration, what string, cond func() bool) {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), within)
-	defer cancel()
-	tick := time.NewTicker(20 * time.Millisecond)
-	defer tick.Stop()
-	for !cond() {
-		select {
-		case <-ctx.Done():
-			t.Fatalf("%s did not happen within %s", what, within)
-		case <-tick.C:
-		}
-	}
-}
-
 // TestSignalsAtEveryMoment interrupts up with SIGINT and SIGTERM before the
 // hand-over file exists, while it exists, and during the health wait: each time
 // startsvc exits 130, compose is stopped, no hand-over file is left and no
@@ -364,42 +228,4 @@ func TestSigkillLeftoverIsRemovedNextTime(t *testing.T) {
 	if !strings.Contains(r.out, "left behind by an earlier run") {
 		t.Errorf("down does not say it removed the leftover:\n%s", r.out)
 	}
-}
-
-// TestConcurrentUpWaits starts two ups of one project: the second waits for
-// the first, says so, and both succeed.
-func TestConcurrentUpWaits(t *testing.T) {
-	testenv.BuildFixtureImage(t)
-	stack := writeStack(t, "services:\n  app:\n    image: "+testenv.FixtureImage+"\n    environment: {READY_AFTER: 3s}\n"+
-		"    healthcheck:\n      test: [\"CMD\", \"/fixture\", \"health\"]\n      interval: 1s\n      start_period: 60s\n")
-	project := testenv.ProjectName(t)
-	_, out1, wait1 := startWatched(t, nil, "up", "-C", stack, "-p", project)
-	until(t, 60*time.Second, "the first up to start compose", func() bool { return strings.Contains(out1.String(), "starting project") })
-	_, out2, wait2 := startWatched(t, nil, "up", "-C", stack, "-p", project)
-	code1, code2 := wait1(), wait2()
-	if code1 != 0 || code2 != 0 {
-		t.Fatalf("exits %d and %d, want 0 and 0:\n--- first\n%s\n--- second\n%s", code1, code2, out1.String(), out2.String())
-	}
-	if !strings.Contains(out2.String(), "is working on project "+project+"; waiting") {
-		t.Errorf("the second up does not say it waits:\n%s", out2.String())
-	}
-	if running, _ := testenv.Services(project, false); len(running) != 1 {
-		t.Errorf("running services: %v", running)
-	}
-}
-
-// processesMentioning lists the pids whose command line contains s.
-func processesMentioning(s string) []string {
-	var pids []string
-	entries, _ := os.ReadDir("/proc")
-	for _, e := range entries {
-		if _, err := strconv.Atoi(e.Name()); err != nil {
-			continue
-		}
-		cmdline, err := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
-		if err == nil && bytes.Contains(cmdline, []byte(s)) {
-			pids = append(pids, e.Name())
-		}
-	}
-	return pids
 }

@@ -23,10 +23,10 @@ const repoRoot = "../.."
 func shippedStack(t *testing.T) string {
 	t.Helper()
 	dir := t.TempDir()
-	for _, p := range []string{"compose", "profiles", "searxng/settings-base.yml", "Caddyfile", "caddy-addon", ".env.example", stack.StagesFile} {
+	for _, p := range []string{"compose", "profiles", "searxng/settings-base.yml", "Caddyfile", "caddy-addon", ".env.example", stack.StagesFile, stack.FileSecretsFile} {
 		src := filepath.Join(repoRoot, p)
 		st, err := os.Stat(src)
-		if os.IsNotExist(err) && p == stack.StagesFile {
+		if os.IsNotExist(err) && (p == stack.StagesFile || p == stack.FileSecretsFile) {
 			continue
 		}
 		if err != nil {

@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -35,27 +36,37 @@ func (v Version) AtLeast(major, minor, patch int) bool {
 	return v.Patch >= patch
 }
 
-// ParseVersion reads "2.40.3", "v2.40.3", "2.40.3-desktop.1" or "1.29.2, build …".
+// ParseVersion reads the first release number in s: "2.40.3", "v2.40.3",
+// "2.40.3-desktop.1", "1.29.2, build …", and the whole banners a standalone
+// compose prints instead of a bare number, "docker-compose version 1.29.2,
+// build 5becea4c" or "Docker Compose version v2.40.3". The error quotes s,
+// shortened to its first line.
 func ParseVersion(s string) (Version, error) {
-	s = strings.TrimSpace(s)
-	s = strings.TrimPrefix(s, "v")
-	if i := strings.IndexAny(s, "-+, \n"); i >= 0 {
-		s = s[:i]
-	}
-	parts := strings.Split(s, ".")
-	if len(parts) < 2 {
-		return Version{}, fmt.Errorf("parse compose version %q", s)
+	m := versionNumber.FindStringSubmatch(s)
+	if m == nil {
+		first, _, _ := strings.Cut(strings.TrimSpace(s), "\n")
+		if len(first) > 80 {
+			first = first[:80] + "…"
+		}
+		return Version{}, fmt.Errorf("parse compose version %q", first)
 	}
 	var nums [3]int
-	for i := 0; i < len(parts) && i < 3; i++ {
-		n, err := strconv.Atoi(parts[i])
+	for i, part := range m[1:] {
+		if part == "" {
+			continue
+		}
+		n, err := strconv.Atoi(part)
 		if err != nil {
-			return Version{}, fmt.Errorf("parse compose version %q", s)
+			return Version{}, fmt.Errorf("parse compose version %q", m[0])
 		}
 		nums[i] = n
 	}
 	return Version{nums[0], nums[1], nums[2]}, nil
 }
+
+// versionNumber is a release number standing as a word of its own: "v2.40.3",
+// "1.29.2," — not the digits inside "x86_64" or a build hash.
+var versionNumber = regexp.MustCompile(`(?:^|[\s(])v?(\d{1,4})\.(\d{1,4})(?:\.(\d{1,6}))?(?:$|[\s,+-])`)
 
 // MinVersion is the oldest compose startsvc runs. Compose files may need a
 // newer one for the features they use (see Needs).

@@ -18,13 +18,17 @@ func TestParseVersion(t *testing.T) {
 		"2.24.6-desktop.1":   {2, 24, 6},
 		"1.29.2, build 5bec": {1, 29, 2},
 		"2.20":               {2, 20, 0},
+		// What standalone binaries print for `version --short` when they do
+		// not know the flag, or print their banner anyway.
+		"docker-compose version 1.29.2, build 5becea4c\n": {1, 29, 2},
+		"Docker Compose version v2.40.3\n":                {2, 40, 3},
 	} {
 		got, err := ParseVersion(in)
 		if err != nil || got != want {
 			t.Errorf("ParseVersion(%q) = %v, %v; want %v", in, got, err, want)
 		}
 	}
-	for _, bad := range []string{"dev", "", "x.y"} {
+	for _, bad := range []string{"dev", "", "x.y", "docker-compose version", "build 5becea4c"} {
 		if _, err := ParseVersion(bad); err == nil {
 			t.Errorf("ParseVersion(%q) accepted it", bad)
 		}
@@ -52,6 +56,9 @@ func TestFinder(t *testing.T) {
 				"/bin/docker-compose version --short": {out: "2.29.1"}}, want: "/bin/docker-compose"},
 		{name: "v1 is refused with what to install", path: map[string]bool{"docker-compose": true},
 			answers:  map[string]answer{"/bin/docker-compose version --short": {out: "1.29.2"}},
+			wantCode: exitcode.Unavailable, wantMsg: "v1, end of life"},
+		{name: "v1 printing its banner for --short gets the same message", path: map[string]bool{"docker-compose": true},
+			answers:  map[string]answer{"/bin/docker-compose version --short": {out: "docker-compose version 1.29.2, build 5becea4c\n"}},
 			wantCode: exitcode.Unavailable, wantMsg: "v1, end of life"},
 		{name: "too old a v2", path: map[string]bool{"docker": true},
 			answers:  map[string]answer{"/bin/docker compose version --short": {out: "2.12.0"}},

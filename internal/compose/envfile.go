@@ -59,13 +59,71 @@ func withoutValues(data []byte, err error) error {
 	var invalid template.InvalidTemplateError
 	var invalidPtr *template.InvalidTemplateError
 	if errors.As(err, &invalid) || errors.As(err, &invalidPtr) {
-		return errors.New("a value has an invalid ${...} reference (write a literal $ as $$)")
+		const what = "has an invalid ${...} reference (write a literal $ as $$)"
+		if line, key := locateTemplateError(data); line > 0 {
+			return fmt.Errorf("line %d: the value of %s %s", line, key, what)
+		}
+		return errors.New("a value " + what)
 	}
 	if m := badKeyChar.FindStringSubmatch(err.Error()); m != nil {
 		return fmt.Errorf("line %s: unexpected character %s in a variable name", m[1], m[2])
 	}
 	return openingLine(data, err)
 }
+
+// locateTemplateError finds the line and key of the first value with an
+// invalid ${...} reference, which compose-go reports without either. It
+// parses ever longer prefixes of the file, ending at a line's end: the first
+// prefix that fails that way ends with the faulty value (found by bisection,
+// since a longer prefix fails the same way); the value starts at the nearest
+// line above that assigns a key and before which the file parses cleanly. It
+// returns 0 and "" when it cannot tell.
+func locateTemplateError(data []byte) (line int, key string) {
+	var ends []int // ends[i] is the offset just after line i+1
+	for i, c := range data {
+		if c == '\n' {
+			ends = append(ends, i+1)
+		}
+	}
+	if len(ends) == 0 || ends[len(ends)-1] != len(data) {
+		ends = append(ends, len(data))
+	}
+	parse := func(n int) error { // the first n lines
+		if n == 0 {
+			return nil
+		}
+		_, err := dotenv.ParseWithLookup(bytes.NewReader(data[:ends[n-1]]), func(string) (string, bool) { return "", false })
+		return err
+	}
+	isTemplate := func(err error) bool {
+		var invalid template.InvalidTemplateError
+		var invalidPtr *template.InvalidTemplateError
+		return err != nil && (errors.As(err, &invalid) || errors.As(err, &invalidPtr))
+	}
+	lo, hi := 1, len(ends)
+	if !isTemplate(parse(hi)) {
+		return 0, ""
+	}
+	for lo < hi {
+		mid := (lo + hi) / 2
+		if isTemplate(parse(mid)) {
+			hi = mid
+		} else {
+			lo = mid + 1
+		}
+	}
+	lines := strings.Split(string(data), "\n")
+	for n := lo; n >= 1; n-- {
+		m := assignment.FindStringSubmatch(lines[n-1])
+		if m != nil && parse(n-1) == nil {
+			return n, m[1]
+		}
+	}
+	return 0, ""
+}
+
+// assignment is a line that starts a KEY=value entry.
+var assignment = regexp.MustCompile(`^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_.-]*)\s*=`)
 
 // openingLine rewrites compose-go's "unterminated quoted value" error, which
 // counts the line where the file ended, to name the line where the quote opened.

@@ -74,7 +74,9 @@ func TestParseEnvErrorsNameLineNotValue(t *testing.T) {
 	}{
 		{"unterminated quote", "A=1\n# c\nB=\"s3cr3t-never-closed\nC=2\n", "line 3: quoted value is never closed"},
 		{"bad key character", "A=1\nB$X=s3cr3t-value\n", "line 2: unexpected character"},
-		{"bad reference", "A=\"${s3cr3t-value\"\n", "invalid ${...} reference"},
+		{"bad reference", "A=\"${s3cr3t-value\"\n", "line 1: the value of A has an invalid ${...} reference"},
+		{"bad reference unquoted, further down", "A=1\n# note\n\nexport B=2\nKEY=x${oops\nC=3\n", "line 5: the value of KEY has an invalid"},
+		{"bad reference in a value spanning lines", "A=1\nML=\"first line\nsecond ${oops line\"\nC=3\n", "line 2: the value of ML has an invalid"},
 		{"space in key", "MY KEY=s3cr3t-value\n", "key cannot contain a space"},
 	}
 	for _, c := range cases {

@@ -148,6 +148,11 @@ type Feature struct {
 var (
 	FeatureInclude  = Feature{"include:", Version{2, 20, 0}}
 	FeatureOverride = Feature{"the !override and !reset tags", Version{2, 24, 4}}
+	// FeatureFileSecrets is what delivering keys as files needs: secrets
+	// sourced from a project variable that a non-root user can read (2.19.0,
+	// docker/compose#10595), and the removal of one variable from a service's
+	// environment with !reset (2.24.4).
+	FeatureFileSecrets = Feature{"file-delivered secrets", Version{2, 24, 4}}
 )
 
 // Needs returns the features used by files (and by the files they include,

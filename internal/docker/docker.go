@@ -4,8 +4,11 @@
 package docker
 
 import (
+	"archive/tar"
 	"context"
+	"errors"
 	"fmt"
+	"io"
 	"sort"
 	"time"
 
@@ -174,4 +177,44 @@ func shortID(id string) string {
 		return id[:12]
 	}
 	return id
+}
+
+// ErrNoFile is returned (wrapped) by ReadFile when the container has no file
+// at the path.
+var ErrNoFile = errors.New("no such file in the container")
+
+// ErrFileTooLarge is returned (wrapped) by ReadFile when the file is larger
+// than the caller's limit.
+var ErrFileTooLarge = errors.New("file larger than the limit")
+
+// ReadFile returns the content of the regular file at path in a container,
+// running or not, read through the Engine's archive endpoint into memory only.
+// A file larger than limit bytes is not read: ErrFileTooLarge. No file there
+// is ErrNoFile; a directory or link is an error too. The content is never part
+// of an error.
+func (e *Engine) ReadFile(ctx context.Context, id, path string, limit int64) ([]byte, error) {
+	res, err := e.c.CopyFromContainer(ctx, id, client.CopyFromContainerOptions{SourcePath: path})
+	if cerrdefs.IsNotFound(err) {
+		return nil, fmt.Errorf("read %s in container %s: %w", path, shortID(id), ErrNoFile)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read %s in container %s: %w", path, shortID(id), err)
+	}
+	defer res.Content.Close()
+	tr := tar.NewReader(res.Content)
+	hdr, err := tr.Next()
+	if err != nil {
+		return nil, fmt.Errorf("read %s in container %s: %w", path, shortID(id), err)
+	}
+	if hdr.Typeflag != tar.TypeReg {
+		return nil, fmt.Errorf("read %s in container %s: not a regular file", path, shortID(id))
+	}
+	if hdr.Size > limit {
+		return nil, fmt.Errorf("read %s in container %s: %w", path, shortID(id), ErrFileTooLarge)
+	}
+	data := make([]byte, hdr.Size)
+	if _, err := io.ReadFull(tr, data); err != nil {
+		return nil, fmt.Errorf("read %s in container %s: %w", path, shortID(id), err)
+	}
+	return data, nil
 }

@@ -4,11 +4,13 @@ import (
 	"bufio"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"sort"
 	"strings"
+	"syscall"
 
 	"github.com/startsvc/startsvc/internal/compose"
 	"github.com/startsvc/startsvc/internal/envgen"
@@ -27,7 +29,7 @@ const ExampleFile = ".env.example"
 func (r *run) checkEnvFile() {
 	shell := secrets.EnvMap(r.o.Environ)
 	name := rel(r.dir(), r.o.EnvFile)
-	data, err := os.ReadFile(r.o.EnvFile)
+	data, err := secrets.ReadFile(r.o.EnvFile, secrets.MaxEnvFile)
 	var problems, notes []string
 	var hint string
 	switch {
@@ -103,7 +105,7 @@ func (r *run) checkDrift() {
 		return
 	}
 	path := filepath.Join(r.dir(), ExampleFile)
-	data, err := os.ReadFile(path)
+	data, err := secrets.ReadFile(path, secrets.MaxEnvFile)
 	if errors.Is(err, fs.ErrNotExist) {
 		r.ok(CheckExampleMissing, "there is no .env.example to compare with", "")
 		r.ok(CheckExampleExtra, "there is no .env.example to compare with", "")
@@ -212,15 +214,19 @@ func fileExists(p string) bool {
 
 // firstLine reads the first line of path; exists is false when there is no file.
 func firstLine(path string) (line string, exists bool, err error) {
-	f, err := os.Open(path)
-	if errors.Is(err, fs.ErrNotExist) {
+	if _, err := os.Lstat(path); errors.Is(err, fs.ErrNotExist) {
 		return "", false, nil
 	}
+	// Never an open that waits: a named pipe there is an error, not a hang.
+	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK|syscall.O_NOFOLLOW, 0)
 	if err != nil {
 		return "", true, err
 	}
 	defer f.Close()
-	line, _ = bufio.NewReader(f).ReadString('\n')
+	if st, err := f.Stat(); err != nil || !st.Mode().IsRegular() {
+		return "", true, fmt.Errorf("%s is not a regular file", path)
+	}
+	line, _ = bufio.NewReader(io.LimitReader(f, 512)).ReadString('\n')
 	return line, true, nil
 }
 

@@ -19,7 +19,11 @@ const (
 	Unavailable = 3   // Docker Engine or compose unavailable
 	Infisical   = 4   // Infisical error that is not a fallback case, or any fallback under --require-infisical
 	Pending     = 5   // plan: the project is not in step with its configuration; up would change it
-	Interrupted = 130 // SIGINT or SIGTERM
+	Interrupted = 130 // ended by a signal: SIGINT, SIGTERM, SIGHUP, SIGQUIT, … (cli.NotifyContext lists them)
+	// OutputClosed: standard output or error went away (the reader of a pipe
+	// quit, as `| head` does). 141 is what a shell reports for a program that
+	// SIGPIPE ended, so scripts that expect that see the same.
+	OutputClosed = 141
 )
 
 // Error is an error that carries the exit code the process should end with.
@@ -50,16 +54,26 @@ func Usagef(format string, a ...any) error {
 	return &Error{Code: Usage, Err: fmt.Errorf(format, a...)}
 }
 
-// ErrInterrupted is the cancellation cause main sets when a signal arrives.
+// ErrInterrupted is the cancellation cause main sets when a signal arrives;
+// the cause may wrap it with the signal's name.
 var ErrInterrupted = errors.New("interrupted")
 
+// ErrOutputClosed is the cancellation cause when standard output or error
+// went away. It wraps ErrInterrupted: every path stops as for an
+// interruption, and only the exit code differs (OutputClosed).
+var ErrOutputClosed = fmt.Errorf("%w: standard output or error was closed by its reader", ErrInterrupted)
+
 // Of maps an error to the exit code of the process: nil is OK; an error that
-// wraps ErrInterrupted is 130; an *Error gives its code (a child's exact code,
-// say, even when a signal ended it); any other error is 130 when ctx was
-// interrupted and a runtime failure otherwise.
+// wraps ErrInterrupted is 130, one that wraps ErrOutputClosed 141; an *Error
+// gives its code (a child's exact code, say, even when a signal ended it); any
+// other error is 130 or 141 when ctx was cancelled for one of those causes and
+// a runtime failure otherwise.
 func Of(ctx context.Context, err error) int {
 	if err == nil {
 		return OK
+	}
+	if errors.Is(err, ErrOutputClosed) {
+		return OutputClosed
 	}
 	if errors.Is(err, ErrInterrupted) {
 		return Interrupted
@@ -68,8 +82,13 @@ func Of(ctx context.Context, err error) int {
 	if errors.As(err, &e) {
 		return e.Code
 	}
-	if ctx != nil && errors.Is(context.Cause(ctx), ErrInterrupted) {
-		return Interrupted
+	if ctx != nil {
+		switch cause := context.Cause(ctx); {
+		case errors.Is(cause, ErrOutputClosed):
+			return OutputClosed
+		case errors.Is(cause, ErrInterrupted):
+			return Interrupted
+		}
 	}
 	return Failure
 }

@@ -30,7 +30,9 @@ const (
 )
 
 // logTimeout bounds reading the log lines of the services a failed wait names.
-const logTimeout = 5 * time.Second
+// It only delays the report of a failure, and a busy Engine can take seconds
+// to answer: generous.
+const logTimeout = 20 * time.Second
 
 // watched are the container events that can change readiness. The Engine
 // matches health_status by prefix, so it covers "health_status: healthy".

@@ -203,7 +203,7 @@ func (c *Client) Status(ctx context.Context) error {
 		Message *string `json:"message"`
 	}
 	if err := json.Unmarshal(body, &st); err != nil || st.Message == nil {
-		return &Error{Kind: Unreachable, Op: op, Host: c.host, Status: http.StatusOK,
+		return &Error{Kind: Invalid, Op: op, Host: c.host, Status: http.StatusOK,
 			Message: "the answer is not Infisical's: is the URL right?"}
 	}
 	return nil
@@ -244,7 +244,7 @@ func (c *Client) loginLocked(ctx context.Context) error {
 			AccessToken string `json:"accessToken"`
 		}
 		if err := json.Unmarshal(body, &r); err != nil || r.AccessToken == "" {
-			return &Error{Kind: Unreachable, Op: op, Host: c.host, Status: http.StatusOK,
+			return &Error{Kind: Invalid, Op: op, Host: c.host, Status: http.StatusOK,
 				Message: "the answer holds no access token: is the URL right?"}
 		}
 		c.bearer = secrets.Secret(r.AccessToken)
@@ -273,7 +273,7 @@ func (c *Client) lookUpServiceToken(ctx context.Context) (*serviceScope, error) 
 		} `json:"scopes"`
 	}
 	if err := json.Unmarshal(body, &r); err != nil || r.Workspace == "" {
-		return nil, &Error{Kind: Unreachable, Op: op, Host: c.host, Status: http.StatusOK,
+		return nil, &Error{Kind: Invalid, Op: op, Host: c.host, Status: http.StatusOK,
 			Message: "the answer names no project: is the URL right?"}
 	}
 	sc := &serviceScope{project: r.Workspace}
@@ -285,7 +285,10 @@ func (c *Client) lookUpServiceToken(ctx context.Context) (*serviceScope, error) 
 }
 
 // ListSecrets lists the secrets of a folder, logging in first if need be: in
-// the normal case one login call and one listing call. It asks the current
+// the normal case one login call and one listing call. An empty listing costs
+// one or more calls more (see checkLocation): an environment or folder that
+// does not exist is an error of kind NotFound on every server version, never
+// an empty list. It asks the current
 // route (v4) first; when the server answers that the route does not exist, it
 // asks the older route (v3) and keeps using it. Every option the server reads
 // is sent explicitly: imports included, references expanded. The listing
@@ -353,18 +356,37 @@ func (c *Client) ListSecrets(ctx context.Context, o ListOptions) (*Listing, erro
 				}
 				continue
 			}
+			if o.FolderMayBeMissing && o.SecretPath != "/" && reason(err) == "SecretPathNotFound" {
+				// The folder, or the environment, does not exist: only
+				// the environment must.
+				if err := c.checkEnvironment(ctx, o); err != nil && !errors.Is(err, errCannotCheck) {
+					return nil, err
+				}
+				return &Listing{API: req.api}, nil
+			}
 			return nil, err
 		}
 		l, err := decodeSecrets(body, o.Environment, o.SecretPath)
 		if err != nil {
 			var de *decodeError
-			kind := Unreachable
+			kind := Invalid
 			if errors.As(err, &de) {
 				kind = de.kind
 			}
 			return nil, &Error{Kind: kind, Op: op, Host: c.host, Status: http.StatusOK, Message: err.Error()}
 		}
 		l.API = req.api
+		if len(l.Secrets) == 0 {
+			// Servers from 2024 answer an unknown environment or folder
+			// with an empty listing: tell a typo from an empty folder.
+			note, err := c.checkLocation(ctx, o)
+			if err != nil {
+				return nil, err
+			}
+			if note != "" {
+				l.Notes = append(l.Notes, note)
+			}
+		}
 		if etag := header.Get("ETag"); etag != "" && c.opt.Conditional {
 			c.remember(key, cachedListing{etag: etag, listing: l})
 		}
@@ -405,7 +427,7 @@ func (c *Client) relogin(ctx context.Context) error {
 // access token: 403 TokenError.
 func tokenExpired(err error) bool {
 	var e *Error
-	return errors.As(err, &e) && e.Status == http.StatusForbidden && e.Name == "TokenError"
+	return errors.As(err, &e) && e.Status == http.StatusForbidden && e.Reason == "TokenError"
 }
 
 func (c *Client) usesV3() bool {
@@ -559,7 +581,7 @@ func (c *Client) once(ctx context.Context, r request) (int, http.Header, []byte,
 func (c *Client) statusError(op string, status int, body []byte) *Error {
 	name, msg := serverMessage(body)
 	msg = c.scrub(msg)
-	e := &Error{Op: op, Host: c.host, Status: status, Message: msg, Name: name}
+	e := &Error{Op: op, Host: c.host, Status: status, Message: msg, Reason: name}
 	if e.Message == "" {
 		e.Message = http.StatusText(status)
 	}

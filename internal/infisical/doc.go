@@ -38,11 +38,21 @@
 // # Errors
 //
 // Every failure is an *Error whose Kind drives the fallback policy: Unreachable
-// (no usable answer: connection refused, DNS, TLS, timeout, 5xx or 429 after
-// bounded retries, a body that is not the JSON expected, truncated or larger
-// than the cap) and NotConfigured allow falling back to .env; Auth (401, 403),
-// NotFound (404 for a project, environment or folder) and Invalid are
-// configuration errors. A 429 is retried after the wait the server names, and
+// (no answer came whole: connection refused, DNS, TLS, timeout, 5xx or 429
+// after bounded retries, a body cut short or larger than the cap) and
+// NotConfigured allow falling back to .env; Auth (401, 403), NotFound (a
+// project, environment or folder that does not exist) and Invalid (among
+// others, a 200 answer that is not what Infisical sends) are errors.
+//
+// A server from 2024 answers a listing for an environment or folder that does
+// not exist with 200 and an empty list, as for an empty folder; newer servers
+// answer 404 SecretPathNotFound. So an empty listing is checked: the client
+// asks for the project's environments (GET /api/v1/workspace/{id}) and, for a
+// folder below the root, for the child folders of each parent
+// (GET /api/v1/folders), and a name that is not there is NotFound. A listing
+// with secrets costs no extra call; a server without those routes, or one that
+// does not let the identity read them, leaves the empty listing as it is (the
+// latter with a note). A 429 is retried after the wait the server names, and
 // a 5xx after a short back-off, only while the wait fits before the context's
 // deadline. A call whose context has no deadline is bounded by the client's
 // own timeout. Error texts name the operation, the host and the server's

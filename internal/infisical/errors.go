@@ -13,18 +13,22 @@ import (
 type Kind int
 
 const (
-	// Unreachable: no usable answer — connection refused, DNS, TLS, timeout,
-	// 5xx or 429 after the allowed retries, a body that is not the JSON
-	// expected, truncated or too large. The fallback to .env applies.
+	// Unreachable: no answer came whole — connection refused, DNS, TLS,
+	// timeout, 5xx or 429 after the allowed retries, a body cut short or
+	// larger than the cap. The fallback to .env applies.
 	Unreachable Kind = iota + 1
 	// Auth: the server refused the credentials — 401 bad client id or secret,
 	// 403 no access or an expired or malformed token. A configuration error.
 	Auth
-	// NotFound: 404 for a project, environment or folder that does not exist.
-	// A configuration error.
+	// NotFound: a project, environment or folder that does not exist — a 404,
+	// or, from a server that lists it as empty, found out by asking for the
+	// project's environments and folders. A configuration error.
 	NotFound
-	// Invalid: settings that cannot work, or a request the server rejected as
-	// malformed (400, 422 and other unexpected statuses). A configuration error.
+	// Invalid: settings that cannot work, a request the server rejected as
+	// malformed (400, 422 and other unexpected statuses), or an answer that
+	// came whole but is not what Infisical sends (not JSON, no "secrets" list,
+	// a secret without a name or value: a wrong URL, a proxy's page). An
+	// error, not a fallback.
 	Invalid
 	// NotConfigured: nothing to authenticate with — no machine credentials and
 	// no logged-in Infisical CLI. The fallback to .env applies, with a hint.
@@ -65,9 +69,9 @@ type Error struct {
 	Status int    // HTTP status; 0 when there was no response
 	// Message is the server's explanation, or startsvc's when the server gave none.
 	Message string
-	// Name is the server's name for the error ("TokenError", "NotFound"); empty
-	// when it gave none.
-	Name string
+	// Reason is the server's name for the error ("SecretPathNotFound",
+	// "TokenError", …), empty when it gave none. Its text is not part of Error's.
+	Reason string
 	// Err is the underlying cause, for errors.Is (context.DeadlineExceeded,
 	// context.Canceled, net errors). Its text is not part of Error's.
 	Err error

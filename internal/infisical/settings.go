@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io/fs"
 	"net/url"
-	"os"
 	"path"
 	"path/filepath"
 	"strings"
@@ -280,7 +279,7 @@ func findConfigFile(dir string) (configFile, string, error) {
 	}
 	for d := abs; ; {
 		p := filepath.Join(d, ConfigFileName)
-		data, err := os.ReadFile(p)
+		data, err := secrets.ReadFile(p, 1<<20)
 		switch {
 		case err == nil:
 			var cfg configFile

@@ -13,7 +13,8 @@ type APISource struct {
 	Client *Client
 	List   ListOptions
 	// Notify, when set, receives one line for each key that a recursive
-	// listing found in more than one folder (names and folders, never values).
+	// listing found in more than one folder, and each of the listing's Notes
+	// (names and folders, never values).
 	Notify func(msg string)
 }
 
@@ -32,6 +33,9 @@ func (s *APISource) Fetch(ctx context.Context) (map[string]string, error) {
 	if s.Notify != nil {
 		for _, c := range l.Collisions {
 			s.Notify(c.String())
+		}
+		for _, n := range l.Notes {
+			s.Notify(n)
 		}
 	}
 	return l.Values(), nil

@@ -19,7 +19,8 @@ func TestNotFoundOnACurrentServerStaysOnV4(t *testing.T) {
 	for _, tc := range []struct {
 		name string
 		// pathNotFound: the server answers an unknown environment or folder
-		// with 404 SecretPathNotFound, as a 2026 server does.
+		// with 404 SecretPathNotFound, as a 2026 server does; else an unknown
+		// environment with the older 404 "Environment with slug …".
 		pathNotFound bool
 		list         infisical.ListOptions
 		wantInErr    string
@@ -35,7 +36,7 @@ func TestNotFoundOnACurrentServerStaysOnV4(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			srv := fake(t, infisicaltest.V4)
-			srv.SetPathNotFound(tc.pathNotFound)
+			srv.SetLegacyNotFound(!tc.pathNotFound)
 			srv.AddFolder(testProject, "dev", "/apps")
 			srv.SetSecret(testProject, "dev", "/", "ROOT_TOKEN", "root-token-value")
 			c := newClient(t, settings(t, srv, infisical.FlagValues{}, universalAuth()), fastOptions())

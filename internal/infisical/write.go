@@ -47,14 +47,15 @@ type WriteOptions struct {
 
 // ListOptions returns the folder o names as options for ListSecrets (not recursive).
 func (o WriteOptions) ListOptions() ListOptions {
-	return ListOptions{ProjectID: o.ProjectID, Environment: o.Environment, SecretPath: o.SecretPath}
+	return ListOptions{ProjectID: o.ProjectID, Environment: o.Environment, SecretPath: o.SecretPath, FolderMayBeMissing: true}
 }
 
 // ResolveTarget completes o the way ListSecrets does, logging in first if need
 // be: a service token supplies its own project and environment when o has
 // none (one call, once per client); an environment still missing is
-// DefaultEnvironment; the folder is cleaned. It fails when no project is
-// known. Writes need the result, since they cannot ask on their own.
+// DefaultEnvironment; the folder is cleaned; FolderMayBeMissing is set, since
+// writes create the folder. It fails when no project is known. Writes need
+// the result, since they cannot ask on their own.
 func (c *Client) ResolveTarget(ctx context.Context, o ListOptions) (ListOptions, error) {
 	ctx, cancel := c.bound(ctx)
 	defer cancel()
@@ -81,6 +82,7 @@ func (c *Client) ResolveTarget(ctx context.Context, o ListOptions) (ListOptions,
 		o.Environment = DefaultEnvironment
 	}
 	o.SecretPath = CleanSecretPath(o.SecretPath)
+	o.FolderMayBeMissing = true // writes create it
 	return o, nil
 }
 

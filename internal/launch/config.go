@@ -65,7 +65,7 @@ func resolvedConfig(p *types.Project, redactor *secrets.Redactor) (*types.Projec
 	resolved = resolved.WithoutUnnecessaryResources()
 	for name, s := range resolved.Services {
 		for k, v := range s.Environment {
-			if v != nil && *v != "" && !literal[name][k] && secrets.LooksSecret(k, *v) {
+			if v != nil && *v != "" && !literal[name][k] && secrets.ShouldMask(k, *v) {
 				masked := secrets.Mask
 				s.Environment[k] = &masked
 			}

@@ -11,8 +11,8 @@ import (
 	"github.com/startsvc/startsvc/internal/secrets"
 )
 
-// lockDir is where project locks live: the temporary directory.
-func (l *Launcher) lockDir() string { return l.tempDir() }
+// lockDir is where project locks live: a folder of the user's own (see lock.Dir).
+func (l *Launcher) lockDir() string { return lock.Dir(l.Env.Getenv) }
 
 // tempDir is the temporary directory: $TMPDIR of startsvc's surroundings,
 // else the system's.
@@ -37,17 +37,21 @@ func (l *Launcher) acquireLock(ctx context.Context) (*lock.Lock, error) {
 		if cause := context.Cause(ctx); errors.Is(cause, exitcode.ErrInterrupted) {
 			return nil, cause
 		}
+		if !errors.Is(err, lock.ErrBusy) {
+			return nil, exitcode.With(exitcode.Usage, err)
+		}
 		return nil, exitcode.With(exitcode.Failure, fmt.Errorf("project %s is busy: %w", o.Project, err))
 	}
 	return lk, nil
 }
 
 // removeStale removes a hand-over file left by a killed run. Without the
-// project's lock it does so only when no other startsvc holds it — the file
-// may be a running up's.
+// project's lock it does so only under a shared lock, when no other startsvc
+// holds the exclusive one — the file may be a running up's; read-only
+// commands never need more.
 func (l *Launcher) removeStale(path string, locked bool) error {
 	if !locked {
-		lk, _, err := lock.TryAcquire(lock.Path(l.lockDir(), l.Options.Project))
+		lk, _, err := lock.TryShared(lock.Path(l.lockDir(), l.Options.Project))
 		if err != nil || lk == nil {
 			return nil
 		}

@@ -60,6 +60,10 @@ type Stack struct {
 	overlayPath string                         // "" until the overlay is written
 	wanted      map[string]wanted              // the selected services as this run would create them
 	envRefs     map[string]map[string][]string // service -> environment key -> variables, read when needed
+
+	fileSecrets []fileSecret      // the keys file-secrets.yml delivers as files, by service then key
+	fileValues  map[string]string // the project variables that carry them to compose
+	files       fileReader        // reads files of containers; nil means the Engine
 }
 
 // Close releases the Engine connection and the project's lock, and removes
@@ -244,6 +248,9 @@ func (s *Stack) checkEarlyStages() error {
 			if err != nil {
 				return err
 			}
+			for _, f := range s.filesOf(name) {
+				data = append(data, f.value...)
+			}
 			if strings.Contains(string(data), placeholderValue) {
 				return exitcode.Usagef("service %s starts in stage %q, before secrets are fetched from Infisical, but needs %s, "+
 					"which has no value yet: put it in %s (the in-stack Infisical's own settings live there)",
@@ -343,7 +350,7 @@ func (s *Stack) mergeVariables(remote map[string]string) error {
 func (s *Stack) readEnvFile(remote map[string]string) (map[string]string, error) {
 	l := s.l
 	shell := secrets.EnvMap(l.Env.Environ)
-	data, err := os.ReadFile(s.envFile)
+	data, err := secrets.ReadFile(s.envFile, secrets.MaxEnvFile)
 	switch {
 	case errors.Is(err, fs.ErrNotExist) && l.Options.EnvFile == ".env":
 		l.Report.Detail("no %s: variables come from the shell and Infisical only", s.envFile)
@@ -374,6 +381,7 @@ func (s *Stack) setVariables(fileVals, remote map[string]string) error {
 		}
 	}
 	s.resolved = secrets.Merge(fileVals, remote)
+	s.fileSecrets, s.fileValues = nil, nil // computed again with the overlay
 	l.Redactor.Add(s.resolved.Masked...)
 	// What init generates is secret whatever its name says (POOLER_TENANT_ID).
 	var generated []string
@@ -383,18 +391,40 @@ func (s *Stack) setVariables(fileVals, remote map[string]string) error {
 		}
 	}
 	l.Redactor.Add(generated...)
-	s.composeEnv, s.skipped = secrets.ComposeEnv(l.Env.Environ, s.resolved.Values, s.via)
+	if err := s.setComposeEnv(); err != nil {
+		return err
+	}
 	for _, k := range s.skipped {
 		l.Report.Warn("%s is set in %s but startsvc never overrides %s in compose's environment; the shell's value stays",
-			k, filepath.Base(s.envFile), k)
+			k, s.resolved.Source(k, filepath.Base(s.envFile)), k)
 	}
 	return nil
+}
+
+// setComposeEnv computes compose's process environment from the shell's and
+// what startsvc supplies.
+func (s *Stack) setComposeEnv() error {
+	s.composeEnv, s.skipped = secrets.ComposeEnv(s.l.Env.Environ, s.supplied(), s.via)
+	s.l.Redactor.Add(secrets.MaskedEnv(s.composeEnv, s.l.Options.Project)...) // shell values compose interpolates and prints
+	return secrets.CheckComposeEnv(s.via, s.composeEnv)
+}
+
+// supplied is every variable startsvc hands to compose: the resolved values
+// and the variables that carry file-delivered secrets. Only compose sees the
+// latter; export and run do not.
+func (s *Stack) supplied() map[string]string {
+	if len(s.fileValues) == 0 {
+		return s.resolved.Values
+	}
+	m := maps.Clone(s.resolved.Values)
+	maps.Copy(m, s.fileValues)
+	return m
 }
 
 // interpolationEnv is every variable compose will see when it interpolates the
 // compose files: its process environment plus what the env file supplies.
 func (s *Stack) interpolationEnv() map[string]string {
-	return secrets.InterpolationEnv(s.composeEnv, s.resolved.Values)
+	return secrets.InterpolationEnv(s.composeEnv, s.supplied())
 }
 
 func (s *Stack) loadProject(ctx context.Context, c Checks, lenient bool) error {
@@ -436,7 +466,7 @@ func (s *Stack) loadProject(ctx context.Context, c Checks, lenient bool) error {
 // services, hashes each, and writes the overlay with the hash labels for
 // compose.
 func (s *Stack) settle(ctx context.Context, all *compose.Project, lenient bool) error {
-	ov, err := s.computeOverlay(all)
+	ov, err := s.computeOverlay(ctx, all)
 	if err != nil {
 		return err
 	}
@@ -452,12 +482,19 @@ func (s *Stack) settle(ctx context.Context, all *compose.Project, lenient bool) 
 		if all, err = s.load(ctx, lenient); err != nil {
 			return err
 		}
+		if err := s.checkFileSecrets(all); err != nil {
+			return err
+		}
 	}
 	if s.Project, err = all.Select(s.Profile.Compose); err != nil {
 		return err
 	}
 	if s.wanted, err = wantedServices(s.Project.Project); err != nil {
 		return err
+	}
+	for name, w := range s.wanted {
+		w.files = s.filesOf(name)
+		s.wanted[name] = w
 	}
 	full := ov.clone()
 	for name, w := range s.wanted {
@@ -474,8 +511,10 @@ func (s *Stack) settle(ctx context.Context, all *compose.Project, lenient bool) 
 }
 
 // computeOverlay is what startsvc adds to the loaded files, without the hash
-// labels.
-func (s *Stack) computeOverlay(all *compose.Project) (*overlay, error) {
+// labels: the environment's rule for published ports, and the file-delivered
+// secrets of file-secrets.yml. The variables that carry their values join
+// compose's environment (or the hand-over file).
+func (s *Stack) computeOverlay(ctx context.Context, all *compose.Project) (*overlay, error) {
 	ov := newOverlay()
 	// The environment's rule for published ports (x-startsvc-ports in its
 	// override file), applied to the loaded model: it covers services the
@@ -487,6 +526,13 @@ func (s *Stack) computeOverlay(all *compose.Project) (*overlay, error) {
 	for name, ports := range rule.Apply(all.Project) {
 		so := ov.service(name)
 		so.ports, so.setPorts = ports, true
+	}
+	s.fileSecrets, s.fileValues = nil, map[string]string{}
+	if err := s.planFileSecrets(ctx, all, ov); err != nil {
+		return nil, err
+	}
+	if err := s.setComposeEnv(); err != nil {
+		return nil, err
 	}
 	return ov, nil
 }
@@ -502,7 +548,11 @@ func (s *Stack) load(ctx context.Context, lenient bool) (*compose.Project, error
 	spec := s.spec()
 	s.placeholders = nil
 	if lenient {
-		vars, err := compose.Variables(ctx, spec)
+		// The stack's own files: the overlay requires nothing, and its !reset
+		// would hide a key whose value still needs its variables.
+		own := spec
+		own.Files = s.Layout.Files
+		vars, err := compose.Variables(ctx, own)
 		if err != nil {
 			return nil, explainLoadError(err, s.Layout.Dir, s.Layout.Files)
 		}

@@ -19,6 +19,7 @@ import (
 	"github.com/startsvc/startsvc/internal/exitcode"
 	"github.com/startsvc/startsvc/internal/health"
 	"github.com/startsvc/startsvc/internal/secrets"
+	"github.com/startsvc/startsvc/internal/stack"
 )
 
 // LabelConfigHash is the label startsvc puts on every container it creates:
@@ -150,8 +151,9 @@ func serviceHash(svc types.ServiceConfig) (string, error) {
 
 // wanted is a service as the run would create it.
 type wanted struct {
-	hash string
-	svc  types.ServiceConfig // environment resolved
+	hash  string
+	svc   types.ServiceConfig // environment resolved
+	files []fileSecret        // its file-delivered secrets, whose content the hash leaves out
 }
 
 // wantedServices hashes every service the profile selects.
@@ -261,6 +263,16 @@ func (s *Stack) decide(ctx context.Context, name string, w wanted, cs []docker.C
 		ch.Reasons, ch.Variables = reasons, vars
 		return ch, nil
 	}
+	if len(w.files) > 0 {
+		reasons, vars, err := s.changedFiles(ctx, cs, w.files)
+		if err != nil {
+			return Change{}, err
+		}
+		if len(reasons) > 0 {
+			ch.Action, ch.Reasons, ch.Variables = Recreate, reasons, vars
+			return ch, nil
+		}
+	}
 	if w.svc.Image != "" {
 		id, ok := images[w.svc.Image]
 		if !ok {
@@ -323,8 +335,20 @@ func (s *Stack) why(ctx context.Context, w wanted, c docker.Container) ([]string
 			have[k] = v
 		}
 	}
+	// A key newly delivered as a file: its variable naming the file is
+	// startsvc's, not the compose file's.
+	fileEnv := map[string]bool{}
+	for _, f := range w.files {
+		fileEnv[f.FileEnv] = true
+		if _, inEnv := have[f.Key]; inEnv || have[f.FileEnv] != f.Path() {
+			reasons = append(reasons, f.Key+" is now delivered as a file ("+stack.FileSecretsFile+")")
+		}
+	}
 	var changedKeys []string
 	for _, k := range slices.Sorted(maps.Keys(w.svc.Environment)) {
+		if fileEnv[k] {
+			continue
+		}
 		v := w.svc.Environment[k]
 		want := ""
 		if v != nil {

@@ -23,17 +23,18 @@ func (s *Stack) handover(dryRun bool) (envFile string, remove func() error, err 
 	switch {
 	case s.via == secrets.ViaEnv:
 		return "", noop, nil
-	case s.resolved.FromRemoteCount() == 0 && !s.ownFile:
+	case s.resolved.FromRemoteCount() == 0 && len(s.fileValues) == 0 && !s.ownFile:
 		if s.hasEnvFile {
 			return s.envFile, noop, nil
 		}
 		return "", noop, nil
 	}
-	data, err := compose.FormatEnv(s.resolved.Values, secrets.Header()...)
+	values := s.supplied()
+	data, err := compose.FormatEnv(values, secrets.Header()...)
 	if err != nil {
 		return "", nil, exitcode.With(exitcode.Usage, err)
 	}
-	if err := compose.VerifyEnv(data, s.resolved.Values); err != nil {
+	if err := compose.VerifyEnv(data, values); err != nil {
 		return "", nil, exitcode.With(exitcode.Failure, err)
 	}
 	path := s.handoverPath()
@@ -44,7 +45,7 @@ func (s *Stack) handover(dryRun bool) (envFile string, remove func() error, err 
 	if err != nil {
 		return "", nil, handoverError(err)
 	}
-	s.l.Report.Detail("wrote %s (mode 0600, %d variables); it is removed when compose returns", path, len(s.resolved.Values))
+	s.l.Report.Detail("wrote %s (mode 0600, %d variables); it is removed when compose returns", path, len(values))
 	return path, remove, nil
 }
 
@@ -70,7 +71,8 @@ func (s *Stack) Up(ctx context.Context) (err error) {
 		}
 	}()
 	handover := func() error {
-		if err := remove(); err != nil { // the file of the stages before the fetch, if any
+		// A file written for the stages before the fetch goes first.
+		if err := remove(); err != nil {
 			return err
 		}
 		envFile, rm, err := s.handover(false)
@@ -298,7 +300,7 @@ func (s *Stack) DryRun(ctx context.Context) (*DryRun, error) {
 	fetchAt := s.fetchStep()
 	for i, step := range s.steps {
 		if envFile == s.handoverPath() && (i == 0 || i == fetchAt+1) {
-			out.Commands = append(out.Commands, fmt.Sprintf("# would write %s (mode 0600): %d variables, removed when compose returns", envFile, len(s.resolved.Values)))
+			out.Commands = append(out.Commands, fmt.Sprintf("# would write %s (mode 0600): %d variables, removed when compose returns", envFile, len(s.supplied())))
 		}
 		args := upArgs(out.Plan, step)
 		if i > fetchAt && fetchAt >= 0 && !s.fetched {

@@ -86,10 +86,15 @@ func shellName(k string) bool {
 
 // ChildEnv is the environment of a command run with the resolved variables:
 // the shell's, with every supplied variable set (Infisical winning over both
-// .env and the shell) except reserved names, which keep the shell's value.
-func (s *Stack) ChildEnv() []string {
+// .env and the shell) except reserved names, which keep the shell's value. An
+// environment the kernel would refuse is a usage error naming the key.
+func (s *Stack) ChildEnv() ([]string, error) {
 	env, _ := secrets.ComposeEnv(s.l.Env.Environ, s.resolved.Values, secrets.ViaEnv)
-	return withoutComposeControl(env)
+	env = withoutComposeControl(env)
+	if err := secrets.CheckEnv(env); err != nil {
+		return nil, err
+	}
+	return env, nil
 }
 
 // withoutComposeControl removes the COMPOSE_* settings ComposeEnv adds for

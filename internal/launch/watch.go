@@ -117,6 +117,7 @@ type watcher struct {
 	o       WatchOptions
 	emit    func(Event)
 	applied values // what the running services were created with
+	gen     int    // the redactor's generation in which applied was loaded
 	seen    string // hash of the values last seen, applied or not
 	backoff time.Duration
 	outage  int // polls that failed in a row
@@ -200,8 +201,12 @@ func (w *watcher) fatal(ctx context.Context, err error) error {
 	return err
 }
 
-// stopped ends the watch on a signal: the stack keeps running.
+// stopped ends the watch on a signal: the stack keeps running, and that is
+// a clean stop (nil). Output that went away is not: the service's log is gone.
 func (w *watcher) stopped(ctx context.Context) error {
+	if cause := context.Cause(ctx); errors.Is(cause, exitcode.ErrOutputClosed) {
+		return cause
+	}
 	w.event(Event{Kind: EventStopped, Message: "stopped; the stack keeps running"})
 	return nil
 }
@@ -311,6 +316,10 @@ func (w *watcher) plan(ctx context.Context) (Plan, error) {
 // services back on the previous values.
 func (w *watcher) change(ctx context.Context, next values, keys []Variable) error {
 	prev := w.applied
+	// The values of the previous state and of this one stay masked; older
+	// ones are forgotten once this one is applied, so that memory stays
+	// bounded however often secrets rotate.
+	gen := w.l.Redactor.NextGeneration()
 	if err := w.s.use(ctx, next); err != nil {
 		w.event(Event{Kind: EventWarning, Keys: keys, Message: fmt.Sprintf("values changed, but the stack cannot load with them: %s; the stack is left as it is", err)})
 		_ = w.s.use(ctx, prev)
@@ -324,16 +333,23 @@ func (w *watcher) change(ctx context.Context, next values, keys []Variable) erro
 	msg := fmt.Sprintf("%s changed: %s", Plural(len(keys), "variable"), variableList(keys))
 	if len(targets) == 0 {
 		w.event(Event{Kind: EventChange, Keys: keys, Message: msg + "; no running service uses them"})
-		w.applied = next
+		w.settled(next, gen)
 		return nil
 	}
 	w.event(Event{Kind: EventChange, Keys: keys, Services: targets, Message: msg + "; recreating " + strings.Join(targets, ", ")})
 	if err := w.recreate(ctx, targets); err != nil {
 		return w.failed(ctx, targets, keys, err, &prev)
 	}
-	w.applied = next
+	w.settled(next, gen)
 	w.event(Event{Kind: EventApplied, Keys: keys, Services: targets, Message: "recreated and ready: " + strings.Join(targets, ", ")})
 	return nil
+}
+
+// settled records that the running services have v, loaded in redactor
+// generation gen, and forgets the values of states before the previous one.
+func (w *watcher) settled(v values, gen int) {
+	w.l.Redactor.ForgetBefore(w.gen)
+	w.applied, w.gen = v, gen
 }
 
 // failed reports a change whose services did not become ready and, when the

@@ -71,7 +71,7 @@ func planFor(t *testing.T, c *infisical.Client, path, folder string, overwrite b
 	if err != nil {
 		t.Fatal(err)
 	}
-	l, err := c.ListSecrets(context.Background(), infisical.ListOptions{ProjectID: project, Environment: "dev", SecretPath: folder})
+	l, err := c.ListSecrets(context.Background(), infisical.ListOptions{ProjectID: project, Environment: "dev", SecretPath: folder, FolderMayBeMissing: true})
 	if err != nil {
 		t.Fatal(err)
 	}

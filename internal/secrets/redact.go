@@ -2,8 +2,10 @@ package secrets
 
 import (
 	"bytes"
+	"encoding/json"
 	"io"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 )
@@ -20,7 +22,8 @@ const MinMasked = 4
 // for concurrent use.
 type Redactor struct {
 	mu    sync.Mutex
-	known map[string]bool
+	known map[string]int // value -> the generation that last added it
+	gen   int
 	list  []string // every known value, longest first once built
 	rep   *strings.Replacer
 	dirty bool // values were added since rep was built
@@ -34,20 +37,34 @@ func NewRedactor(values ...string) *Redactor {
 	return r
 }
 
-// Add makes r mask values too, and each line of a multi-line value. It only
+// Add makes r mask values too, and each line of a multi-line value, in every
+// form output can carry them: as they are, and escaped as Go's %q and %+q and
+// as JSON strings (with and without HTML escaping) write them — compose, the
+// Engine and the programs in containers print values those ways. It only
 // records them: the matcher is built when text is next masked.
 func (r *Redactor) Add(values ...string) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.known == nil {
-		r.known = map[string]bool{}
+		r.known = map[string]int{}
 	}
-	add := func(v string) {
-		if len(v) >= MinMasked && !r.known[v] {
-			r.known[v] = true
+	record := func(v string) {
+		if len(v) < MinMasked {
+			return
+		}
+		if _, ok := r.known[v]; !ok {
 			r.list = append(r.list, v)
 			r.max = max(r.max, len(v))
 			r.dirty = true
+		}
+		r.known[v] = r.gen
+	}
+	add := func(v string) {
+		record(v)
+		if len(v) >= MinMasked && needsEscape(v) {
+			for _, e := range escapedForms(v) {
+				record(e)
+			}
 		}
 	}
 	for _, v := range values {
@@ -58,6 +75,91 @@ func (r *Redactor) Add(values ...string) {
 			}
 		}
 	}
+}
+
+// NextGeneration starts a new generation of values and returns it: values
+// added from now on (again, for ones already known) belong to it. A
+// long-running caller (watch) uses generations to keep the set bounded.
+func (r *Redactor) NextGeneration() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.gen++
+	return r.gen
+}
+
+// ForgetBefore stops masking the values no generation since g added: values
+// that no longer exist anywhere (a secret rotated twice since). It never
+// forgets a value added in generation g or later.
+func (r *Redactor) ForgetBefore(g int) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	kept := r.list[:0]
+	r.max = 0
+	for _, v := range r.list {
+		if r.known[v] < g {
+			delete(r.known, v)
+			continue
+		}
+		kept = append(kept, v)
+		r.max = max(r.max, len(v))
+	}
+	clear(r.list[len(kept):])
+	r.list = kept
+	r.dirty = true
+}
+
+// Len is how many values (escaped forms and lines included) r masks.
+func (r *Redactor) Len() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return len(r.list)
+}
+
+// needsEscape reports whether some quoting (Go's %q or %+q, JSON) would write
+// v differently: it holds a control character, a quote, a backslash, a byte
+// outside ASCII, or one of the characters JSON escapes for HTML.
+func needsEscape(v string) bool {
+	for i := 0; i < len(v); i++ {
+		switch c := v[i]; {
+		case c < 0x20, c >= 0x7f, c == '"', c == '\\', c == '<', c == '>', c == '&':
+			return true
+		}
+	}
+	return false
+}
+
+// escapedForms is v as Go's %q and %+q and JSON (HTML-escaped and not) write
+// it inside their quotes. For the common case — printable ASCII, quotes,
+// backslashes, tabs and line breaks — all four agree but for HTML's < > &,
+// and only Go's form is computed.
+func escapedForms(v string) []string {
+	inner := func(q []byte) string { return string(q[1 : len(q)-1]) }
+	goForm := inner(strconv.AppendQuote(make([]byte, 0, len(v)+8), v))
+	plain, html := true, false
+	for i := 0; i < len(v) && plain; i++ {
+		c := v[i]
+		plain = (c >= 0x20 && c < 0x7f) || c == '\n' || c == '\r' || c == '\t'
+		html = html || c == '<' || c == '>' || c == '&'
+	}
+	if plain && !html {
+		return []string{goForm}
+	}
+	forms := []string{goForm}
+	if !plain {
+		forms = append(forms, inner(strconv.AppendQuoteToASCII(nil, v)))
+	}
+	for _, escapeHTML := range []bool{true, false} {
+		if !escapeHTML && plain {
+			continue // the same as Go's form
+		}
+		var b bytes.Buffer
+		enc := json.NewEncoder(&b)
+		enc.SetEscapeHTML(escapeHTML)
+		if enc.Encode(v) == nil {
+			forms = append(forms, inner(bytes.TrimSuffix(b.Bytes(), []byte("\n"))))
+		}
+	}
+	return forms
 }
 
 // replacer returns the matcher for the known values, building it if values
@@ -76,18 +178,38 @@ func (r *Redactor) replacer() *strings.Replacer {
 	return r.rep
 }
 
+// scanLimit is the longest text String checks value by value, rather than
+// building its matcher, while the matcher is out of date: building it for
+// 10,000 values costs milliseconds; checking a one-line message against them,
+// a small part of that. A text that holds a value builds it all the same.
+const scanLimit = 256
+
 // String masks every known value in s.
 func (r *Redactor) String(s string) string {
 	if r == nil {
 		return s
 	}
 	r.mu.Lock()
+	if r.dirty && len(s) <= scanLimit && !r.holdsAny(s) {
+		r.mu.Unlock()
+		return s
+	}
 	rep := r.replacer()
 	r.mu.Unlock()
 	if rep == nil {
 		return s
 	}
 	return rep.Replace(s)
+}
+
+// holdsAny reports whether s contains a known value. r.mu must be held.
+func (r *Redactor) holdsAny(s string) bool {
+	for _, v := range r.list {
+		if len(v) <= len(s) && strings.Contains(s, v) {
+			return true
+		}
+	}
+	return false
 }
 
 // Writer returns a writer that masks known values in what is written to w. It

@@ -34,3 +34,26 @@ func BenchmarkRedactorWriter(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkRedactorAddAndFirstMessage is what run and export pay for the
+// masker with 10,000 secrets: every value added (every fifth with quotes
+// and a backslash, every tenth on two lines), then one message shown.
+func BenchmarkRedactorAddAndFirstMessage(b *testing.B) {
+	values := make([]string, 10000)
+	for i := range values {
+		v := fmt.Sprintf("secret-value-%06d-%s", i, strings.Repeat("x", 24+i%40))
+		if i%5 == 0 {
+			v = `p$a'ss"w\o#rd ` + v
+		}
+		if i%10 == 0 {
+			v += "\nsecond line"
+		}
+		values[i] = v
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		r := NewRedactor()
+		r.Add(values...)
+		_ = r.String("10000 secrets from Infisical at infisical.example.com")
+	}
+}

@@ -5,14 +5,18 @@
 package secrets
 
 import (
-	"github.com/startsvc/startsvc/internal/compose"
-
 	"context"
+	"errors"
+	"fmt"
 	"maps"
 	"regexp"
 	"slices"
 	"sort"
 	"strings"
+	"syscall"
+
+	"github.com/startsvc/startsvc/internal/compose"
+	"github.com/startsvc/startsvc/internal/exitcode"
 )
 
 // Secret is a string that never prints its value: fmt's %v, %s, %q, %+v and %#v
@@ -63,13 +67,13 @@ func (r *Resolved) FromRemoteCount() int {
 
 // Merge layers the env file's values under the remote ones: the remote source
 // wins. Every remote value is masked in output, and so is every env-file value
-// whose name or shape says it is a secret.
+// that ShouldMask: any of MinMasked bytes or more that is not plainly a setting.
 func Merge(envFile, remote map[string]string) *Resolved {
 	r := &Resolved{Values: map[string]string{}, Origin: map[string]Origin{}}
 	for k, v := range envFile {
 		r.Values[k] = v
 		r.Origin[k] = FromEnvFile
-		if LooksSecret(k, v) {
+		if ShouldMask(k, v) {
 			r.Masked = append(r.Masked, v)
 		}
 	}
@@ -201,4 +205,80 @@ func InterpolationEnv(env []string, supplied map[string]string) map[string]strin
 		}
 	}
 	return m
+}
+
+// Source names where a supplied variable's value came from, for messages:
+// "Infisical", or envFile (the env file's name as the user knows it).
+func (r *Resolved) Source(key, envFile string) string {
+	if r.Origin[key] == FromRemote {
+		return "Infisical"
+	}
+	return envFile
+}
+
+// MaxEnvEntry is the longest KEY=value string (its terminating NUL included)
+// the Linux kernel passes to a new program: MAX_ARG_STRLEN, 32 pages of 4 KiB.
+// A longer one makes the program's start fail with "argument list too long".
+const MaxEnvEntry = 32 * 4096
+
+// argvReserve is what CheckEnv leaves, of the kernel's limit on a new
+// program's arguments and environment together, for the arguments.
+const argvReserve = 64 << 10
+
+// CheckEnv reports an environment that a new program could not be started
+// with: a variable longer than MaxEnvEntry, or all of them together over the
+// kernel's limit for arguments and environment (a quarter of the stack size
+// limit). The error names the largest variable, never a value. It is a usage
+// error (exit 2): nothing has been started.
+func CheckEnv(env []string) error {
+	total, largest, largestLen := 0, "", 0
+	for _, kv := range env {
+		n := len(kv) + 1
+		total += n + 8 // the string and its pointer
+		if n > largestLen {
+			k, _, _ := strings.Cut(kv, "=")
+			largest, largestLen = k, n
+		}
+		if n > MaxEnvEntry {
+			k, _, _ := strings.Cut(kv, "=")
+			return exitcode.Usagef("variable %s is %s, over the %s the kernel allows one environment variable",
+				k, sizeOf(n), sizeOf(MaxEnvEntry))
+		}
+	}
+	if limit := argLimit(); limit > 0 && total+argvReserve > limit {
+		return exitcode.Usagef("the environment is %s in all, over the %s the kernel allows a program's arguments and environment "+
+			"(the largest variable is %s, %s)", sizeOf(total), sizeOf(limit-argvReserve), largest, sizeOf(largestLen))
+	}
+	return nil
+}
+
+// CheckComposeEnv is CheckEnv for compose's process environment, which holds
+// the values only with ViaEnv; its error says to use ViaFile instead.
+func CheckComposeEnv(via Via, env []string) error {
+	if via != ViaEnv {
+		return nil
+	}
+	if err := CheckEnv(env); err != nil {
+		return exitcode.Usagef("--secrets-via env: %w: compose could not be started with it; use --secrets-via file, "+
+			"which has no such limit", errors.Unwrap(err))
+	}
+	return nil
+}
+
+// argLimit is the kernel's limit on a new program's arguments and environment
+// together: a quarter of the stack size limit, never less than MaxEnvEntry; 0
+// when the stack is unlimited or the limit cannot be read.
+func argLimit() int {
+	var rl syscall.Rlimit
+	if err := syscall.Getrlimit(syscall.RLIMIT_STACK, &rl); err != nil || rl.Cur == ^uint64(0) || rl.Cur > 1<<40 {
+		return 0
+	}
+	return max(int(rl.Cur/4), MaxEnvEntry)
+}
+
+func sizeOf(n int) string {
+	if n >= 1<<20 {
+		return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
+	}
+	return fmt.Sprintf("%d KiB", (n+1023)>>10)
 }

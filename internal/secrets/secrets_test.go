@@ -2,13 +2,18 @@ package secrets
 
 import (
 	"bytes"
+	"encoding/json"
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 )
 
 func TestSecretNeverPrints(t *testing.T) {
@@ -212,6 +217,158 @@ func TestReadEnvFileResolvesAsComposeWill(t *testing.T) {
 	for k, w := range want {
 		if got[k] != w {
 			t.Errorf("%s = %q, want %q", k, got[k], w)
+		}
+	}
+}
+
+// TestRemoveStaleNeverBlocksNorFollows puts at the hand-over file's name what
+// startsvc never writes there — a named pipe no one writes to, a symbolic link
+// to a file that carries the marker, a folder — and checks that RemoveStale
+// returns at once with an error naming what it found, and touches nothing.
+func TestRemoveStaleNeverBlocksNorFollows(t *testing.T) {
+	marked := filepath.Join(t.TempDir(), "marked")
+	os.WriteFile(marked, []byte("# "+Header()[0]+"\n"), 0o600)
+	for _, c := range []struct {
+		name, want string
+		make       func(path string) error
+	}{
+		{"named pipe", "named pipe", func(p string) error { return syscall.Mkfifo(p, 0o600) }},
+		{"symbolic link to a marked file", "symbolic link", func(p string) error { return os.Symlink(marked, p) }},
+		{"folder", "folder", func(p string) error { return os.Mkdir(p, 0o700) }},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), FileName)
+			if err := c.make(path); err != nil {
+				t.Fatal(err)
+			}
+			type result struct {
+				removed bool
+				err     error
+			}
+			done := make(chan result, 1)
+			go func() { r, err := RemoveStale(path); done <- result{r, err} }()
+			var r result
+			select {
+			case r = <-done:
+			case <-time.After(time.Minute):
+				t.Fatal("RemoveStale blocked")
+			}
+			if r.removed || r.err == nil || !strings.Contains(r.err.Error(), c.want) || !strings.Contains(r.err.Error(), path) {
+				t.Errorf("RemoveStale = %v, %v; want an error naming the %s and the path", r.removed, r.err, c.want)
+			}
+			if _, err := os.Lstat(path); err != nil {
+				t.Errorf("what was there is gone: %v", err)
+			}
+			if _, err := os.Stat(marked); err != nil {
+				t.Errorf("the link's target is gone: %v", err)
+			}
+		})
+	}
+}
+
+// TestReadFileRefusesPipes reads a named pipe no one writes to: ReadFile
+// must return at once with an error, where os.ReadFile waits for ever.
+func TestReadFileRefusesPipes(t *testing.T) {
+	dir := t.TempDir()
+	fifo := filepath.Join(dir, ".env")
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { _, err := ReadFile(fifo, MaxEnvFile); done <- err }()
+	select {
+	case err := <-done:
+		if err == nil || !strings.Contains(err.Error(), "named pipe") {
+			t.Errorf("ReadFile(pipe) = %v, want an error saying it is a named pipe", err)
+		}
+	case <-time.After(time.Minute):
+		t.Fatal("ReadFile blocked on a named pipe")
+	}
+	link := filepath.Join(dir, "link.env")
+	os.WriteFile(filepath.Join(dir, "real.env"), []byte("A=1\n"), 0o600)
+	os.Symlink("real.env", link)
+	if data, err := ReadFile(link, MaxEnvFile); err != nil || string(data) != "A=1\n" {
+		t.Errorf("an env file that is a link must be read: %q, %v", data, err)
+	}
+	if _, err := ReadFile(filepath.Join(dir, "none"), MaxEnvFile); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("missing file: %v, want fs.ErrNotExist", err)
+	}
+}
+
+// TestWithoutPath checks that an error wrapped with its path keeps the cause
+// and names the path once.
+func TestWithoutPath(t *testing.T) {
+	path := "/stack/.env.infisical"
+	err := fmt.Errorf("write %s: %w", path, WithoutPath(&fs.PathError{Op: "write", Path: path, Err: syscall.ENOSPC}))
+	if strings.Count(err.Error(), path) != 1 || !errors.Is(err, syscall.ENOSPC) {
+		t.Errorf("%v: want the path once and ENOSPC kept", err)
+	}
+	err = fmt.Errorf("replace %s: %w", path, WithoutPath(&os.LinkError{Op: "rename", Old: path + ".tmp", New: path, Err: syscall.ENOSPC}))
+	if strings.Count(err.Error(), path) != 1 {
+		t.Errorf("%v: want the path once", err)
+	}
+}
+
+func TestCheckEnv(t *testing.T) {
+	big := strings.Repeat("x", MaxEnvEntry)
+	err := CheckEnv([]string{"SMALL=1", "BIG_CERT=" + big})
+	if err == nil || !strings.Contains(err.Error(), "BIG_CERT") || strings.Contains(err.Error(), "xxxx") {
+		t.Errorf("CheckEnv with a value over the kernel's limit: %v; want an error naming BIG_CERT, not its value", err)
+	}
+	if CheckEnv([]string{"FITS=" + big[:MaxEnvEntry-len("FITS=")-1]}) != nil {
+		t.Errorf("a variable of exactly the limit was refused")
+	}
+	err = CheckComposeEnv(ViaEnv, []string{"BIG_CERT=" + big})
+	if err == nil || !strings.Contains(err.Error(), "--secrets-via file") {
+		t.Errorf("CheckComposeEnv: %v; want the advice to use --secrets-via file", err)
+	}
+	if err := CheckComposeEnv(ViaFile, []string{"BIG_CERT=" + big}); err != nil {
+		t.Errorf("through a file the size does not matter: %v", err)
+	}
+	if limit := argLimit(); limit > 0 {
+		var many []string
+		for i := 0; i*1024 < limit; i++ {
+			many = append(many, fmt.Sprintf("K%05d=%s", i, big[:1000]))
+		}
+		if err := CheckEnv(many); err == nil || !strings.Contains(err.Error(), "in all") {
+			t.Errorf("an environment over the total limit: %v", err)
+		}
+	}
+}
+
+func TestResolvedSource(t *testing.T) {
+	r := Merge(map[string]string{"HOME": "/x", "A": "1"}, map[string]string{"PATH": "/evil", "A": "2"})
+	for k, want := range map[string]string{"HOME": ".env", "PATH": "Infisical", "A": "Infisical"} {
+		if got := r.Source(k, ".env"); got != want {
+			t.Errorf("Source(%s) = %s, want %s", k, got, want)
+		}
+	}
+}
+
+// TestRedactorMasksEscapedForms prints values the ways compose, the Engine
+// and programs print them — Go's %q and %+q, JSON with and without HTML
+// escaping, inside longer strings — and checks that none shows.
+func TestRedactorMasksEscapedForms(t *testing.T) {
+	values := []string{"tab\there-value", `quote"and\backslash`, "ctl\x01\x7fbytes", "ünïcode-välue", "<html>&amp;-value", "line one\nline two"}
+	r := NewRedactor(values...)
+	for _, v := range values {
+		var js, jsHTML bytes.Buffer
+		enc := json.NewEncoder(&js)
+		enc.SetEscapeHTML(false)
+		enc.Encode(map[string]string{"msg": "exec: /x-" + v})
+		json.NewEncoder(&jsHTML).Encode(map[string]string{"msg": "exec: /x-" + v})
+		for name, out := range map[string]string{
+			"%q":              fmt.Sprintf("exec: %q: stat failed", "/x-"+v),
+			"%+q":             fmt.Sprintf("exec: %+q: stat failed", "/x-"+v),
+			"JSON":            js.String(),
+			"JSON, HTML-safe": jsHTML.String(),
+		} {
+			masked := r.String(out)
+			for _, word := range regexp.MustCompile(`[a-z]{4,}`).FindAllString(v, -1) {
+				if strings.Contains(masked, word) {
+					t.Errorf("value %d printed as %s still shows %q after masking", slices.Index(values, v), name, word)
+				}
+			}
 		}
 	}
 }

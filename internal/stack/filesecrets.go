@@ -36,6 +36,15 @@ import (
 // secrets under deploy), sets the file_env variable to the file's path, and
 // removes the key from the service's environment. Only images that read
 // <KEY>_FILE (or the variable named) can use it.
+//
+// A second, optional section names the secrets a service keeps in its
+// environment on purpose, because its image reads them from nowhere else:
+//
+//	env_only:
+//	  flowise: [FLOWISE_PASSWORD]
+//
+// `startsvc audit` reports those as accepted rather than exposed; they still
+// show in `docker inspect`.
 const FileSecretsFile = "file-secrets.yml"
 
 // SecretsDir is where compose and Swarm mount secrets in a container.
@@ -76,21 +85,44 @@ var envName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
 // no declarations. A declaration that names no valid variable, or a key
 // declared twice for a service, is a usage error naming the file and the key.
 func LoadFileSecrets(dir string) (FileSecrets, error) {
+	files, _, err := loadSecretsFile(dir)
+	return files, err
+}
+
+// EnvOnly are the keys of FileSecretsFile's env_only section: service ->
+// keys the service keeps in its environment because its image reads them
+// from nowhere else.
+type EnvOnly map[string][]string
+
+// Has reports whether service keeps key in its environment on purpose.
+func (e EnvOnly) Has(service, key string) bool { return slices.Contains(e[service], key) }
+
+// LoadEnvOnly reads the env_only section of FileSecretsFile; no file or no
+// section means none. Errors are those of LoadFileSecrets, and a key both
+// delivered as a file and kept in the environment.
+func LoadEnvOnly(dir string) (EnvOnly, error) {
+	_, envOnly, err := loadSecretsFile(dir)
+	return envOnly, err
+}
+
+// loadSecretsFile reads both sections of FileSecretsFile.
+func loadSecretsFile(dir string) (FileSecrets, EnvOnly, error) {
 	path := filepath.Join(dir, FileSecretsFile)
 	data, err := os.ReadFile(path)
 	if errors.Is(err, fs.ErrNotExist) {
-		return FileSecrets{}, nil
+		return FileSecrets{}, EnvOnly{}, nil
 	}
 	if err != nil {
-		return nil, exitcode.Usagef("read %s: %w", FileSecretsFile, err)
+		return nil, nil, exitcode.Usagef("read %s: %w", FileSecretsFile, err)
 	}
 	var doc struct {
 		Services map[string][]yaml.Node `yaml:"services"`
+		EnvOnly  map[string][]yaml.Node `yaml:"env_only"`
 	}
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	dec.KnownFields(true)
 	if err := dec.Decode(&doc); err != nil && !errors.Is(err, io.EOF) {
-		return nil, exitcode.Usagef("%s: %w", FileSecretsFile, err)
+		return nil, nil, exitcode.Usagef("%s: %w", FileSecretsFile, err)
 	}
 	out := FileSecrets{}
 	for service, nodes := range doc.Services {
@@ -100,26 +132,42 @@ func LoadFileSecrets(dir string) (FileSecrets, error) {
 			if n.Kind == yaml.ScalarNode {
 				fsec.Key = n.Value
 			} else if err := n.Decode(&fsec); err != nil {
-				return nil, exitcode.Usagef("%s: service %s: %w", FileSecretsFile, service, err)
+				return nil, nil, exitcode.Usagef("%s: service %s: %w", FileSecretsFile, service, err)
 			}
 			if fsec.FileEnv == "" {
 				fsec.FileEnv = fsec.Key + "_FILE"
 			}
 			switch {
 			case !envName.MatchString(fsec.Key):
-				return nil, exitcode.Usagef("%s line %d: service %s: %q is not a variable name", FileSecretsFile, n.Line, service, fsec.Key)
+				return nil, nil, exitcode.Usagef("%s line %d: service %s: %q is not a variable name", FileSecretsFile, n.Line, service, fsec.Key)
 			case !envName.MatchString(fsec.FileEnv):
-				return nil, exitcode.Usagef("%s line %d: service %s: file_env %q is not a variable name", FileSecretsFile, n.Line, service, fsec.FileEnv)
+				return nil, nil, exitcode.Usagef("%s line %d: service %s: file_env %q is not a variable name", FileSecretsFile, n.Line, service, fsec.FileEnv)
 			case seen[fsec.Key]:
-				return nil, exitcode.Usagef("%s line %d: service %s declares %s twice", FileSecretsFile, n.Line, service, fsec.Key)
+				return nil, nil, exitcode.Usagef("%s line %d: service %s declares %s twice", FileSecretsFile, n.Line, service, fsec.Key)
 			case fsec.Mode != nil && (*fsec.Mode < 0 || *fsec.Mode > 0o777):
-				return nil, exitcode.Usagef("%s line %d: service %s, %s: mode %o is not a file mode", FileSecretsFile, n.Line, service, fsec.Key, *fsec.Mode)
+				return nil, nil, exitcode.Usagef("%s line %d: service %s, %s: mode %o is not a file mode", FileSecretsFile, n.Line, service, fsec.Key, *fsec.Mode)
 			}
 			seen[fsec.Key] = true
 			out[service] = append(out[service], fsec)
 		}
 	}
-	return out, nil
+	envOnly := EnvOnly{}
+	for service, nodes := range doc.EnvOnly {
+		for _, n := range nodes {
+			key := n.Value
+			switch {
+			case n.Kind != yaml.ScalarNode || !envName.MatchString(key):
+				return nil, nil, exitcode.Usagef("%s line %d: env_only, service %s: %q is not a variable name", FileSecretsFile, n.Line, service, key)
+			case envOnly.Has(service, key):
+				return nil, nil, exitcode.Usagef("%s line %d: env_only names %s of service %s twice", FileSecretsFile, n.Line, key, service)
+			case slices.ContainsFunc(out[service], func(f FileSecret) bool { return f.Key == key }):
+				return nil, nil, exitcode.Usagef("%s line %d: service %s takes %s as a file and keeps it in its environment (env_only): choose one",
+					FileSecretsFile, n.Line, service, key)
+			}
+			envOnly[service] = append(envOnly[service], key)
+		}
+	}
+	return out, envOnly, nil
 }
 
 // Check reports declarations that name services the stack does not define
@@ -131,8 +179,25 @@ func (f FileSecrets) Check(all []string) error {
 			unknown = append(unknown, s)
 		}
 	}
-	if len(unknown) > 0 {
-		return exitcode.Usagef("%s names %s, which the compose files do not define", FileSecretsFile, strings.Join(unknown, ", "))
+	return unknownServices(unknown)
+}
+
+// Check reports env_only entries that name services the stack does not
+// define, as FileSecrets.Check does.
+func (e EnvOnly) Check(all []string) error {
+	var unknown []string
+	for s := range e {
+		if !slices.Contains(all, s) {
+			unknown = append(unknown, s)
+		}
+	}
+	slices.Sort(unknown)
+	return unknownServices(unknown)
+}
+
+func unknownServices(names []string) error {
+	if len(names) > 0 {
+		return exitcode.Usagef("%s names %s, which the compose files do not define", FileSecretsFile, strings.Join(names, ", "))
 	}
 	return nil
 }

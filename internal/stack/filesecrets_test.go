@@ -59,3 +59,50 @@ func TestFileSecretsCheckNamesUnknownServices(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+func TestLoadEnvOnly(t *testing.T) {
+	cases := []struct {
+		name, file string
+		err        string
+	}{
+		{name: "no file"},
+		{name: "both sections", file: "services:\n  db: [POSTGRES_PASSWORD]\nenv_only:\n  flowise: [FLOWISE_PASSWORD, OTHER_KEY]\n  db: [DATABASE_URL]\n"},
+		{name: "file and env_only", file: "services:\n  db: [A]\nenv_only:\n  db: [A]\n", err: "takes A as a file and keeps it in its environment"},
+		{name: "twice", file: "env_only:\n  db: [A, A]\n", err: "names A of service db twice"},
+		{name: "not a variable", file: "env_only:\n  db: [\"A B\"]\n", err: `"A B" is not a variable name`},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			if tc.file != "" {
+				if err := os.WriteFile(filepath.Join(dir, FileSecretsFile), []byte(tc.file), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			e, err := LoadEnvOnly(dir)
+			if tc.err != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.err) {
+					t.Fatalf("error %v, want one containing %q", err, tc.err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tc.file != "" && (!e.Has("flowise", "OTHER_KEY") || !e.Has("db", "DATABASE_URL") || e.Has("db", "POSTGRES_PASSWORD")) {
+				t.Errorf("env_only read as %v", e)
+			}
+			if f, err := LoadFileSecrets(dir); err != nil || (tc.file != "" && len(f.For("db")) != 1) {
+				t.Errorf("the services section beside env_only: %v, %v", f, err)
+			}
+			if err := e.Check([]string{"db", "flowise"}); err != nil {
+				t.Error(err)
+			}
+			if tc.file != "" {
+				if err := e.Check([]string{"db"}); err == nil || !strings.Contains(err.Error(), "flowise") {
+					t.Errorf("Check without flowise: %v", err)
+				}
+			}
+		})
+	}
+}

@@ -31,7 +31,7 @@ import (
 const repoRoot = "../.."
 
 // shippedPaths are what a stack directory of the default stack consists of.
-var shippedPaths = []string{"stages.yml", "compose", "profiles", "Caddyfile", "caddy-addon", "searxng/settings-base.yml", ".env.example"}
+var shippedPaths = []string{"stages.yml", "compose", "profiles", "Caddyfile", "caddy-addon", "searxng/settings-base.yml", ".env.example", stack.FileSecretsFile}
 
 // notReferenced lists variables .env.example may carry although no compose
 // file (ours or the Supabase stand-in) references them, each with the reason.

@@ -18,6 +18,7 @@ import (
 	"go.yaml.in/yaml/v4"
 
 	"github.com/startsvc/startsvc/internal/exitcode"
+	"github.com/startsvc/startsvc/internal/secrets"
 )
 
 // Special profile names.
@@ -62,6 +63,9 @@ type Requires struct {
 	Runtime string   `yaml:"runtime"` // a container runtime the Engine must offer, e.g. nvidia
 	Devices []string `yaml:"devices"` // device files that must exist, e.g. /dev/kfd
 }
+
+// maxStackFile bounds a profile or stages file startsvc reads.
+const maxStackFile = 4 << 20
 
 // Open resolves the stack in dir for environment. With files, those are the
 // project (relative paths resolve against dir); otherwise the convention
@@ -117,6 +121,13 @@ func Open(dir string, files []string, environment string) (*Layout, error) {
 			return nil, exitcode.Usagef("unknown environment %q: there is no %s", environment, rel(abs, override))
 		}
 	}
+	// compose reads these files itself; one that is a named pipe would hold
+	// it (and startsvc) in open() for ever.
+	for _, f := range l.Files {
+		if st, err := os.Stat(f); err == nil && !st.Mode().IsRegular() {
+			return nil, exitcode.Usagef("compose file %s is not a regular file", rel(abs, f))
+		}
+	}
 	if err := l.loadProfiles(); err != nil {
 		return nil, err
 	}
@@ -138,7 +149,7 @@ func (l *Layout) loadProfiles() error {
 			continue
 		}
 		path := filepath.Join(dir, e.Name())
-		data, err := os.ReadFile(path)
+		data, err := secrets.ReadFile(path, maxStackFile)
 		if err != nil {
 			return exitcode.Usagef("read profile: %w", err)
 		}

@@ -16,6 +16,7 @@ import (
 	"go.yaml.in/yaml/v4"
 
 	"github.com/startsvc/startsvc/internal/exitcode"
+	"github.com/startsvc/startsvc/internal/secrets"
 )
 
 // StagesFile is where a stack directory says in which order its services come up.
@@ -83,7 +84,7 @@ type stagesDoc struct {
 // file.
 func LoadStages(dir string, defined []string) (*Stages, error) {
 	path := filepath.Join(dir, StagesFile)
-	data, err := os.ReadFile(path)
+	data, err := secrets.ReadFile(path, maxStackFile)
 	if errors.Is(err, fs.ErrNotExist) {
 		return &Stages{}, nil
 	}

@@ -210,19 +210,25 @@ func (c *converter) environmentAndSecrets(s *Service) ([]string, []*swarm.Secret
 	}
 	var refs []*swarm.SecretReference
 	targets := map[string]bool{}
-	composeTargets := map[string]bool{}
+	composeTargets := map[string]types.ServiceSecretConfig{}
 	for _, sc := range svc.Secrets {
-		composeTargets[secretTarget(sc)] = true
+		composeTargets[secretTarget(sc)] = sc
 	}
 	for _, fs := range c.in.FileSecrets.For(svc.Name) {
-		v, ok := svc.Environment[fs.Key]
-		if !ok || v == nil {
-			if composeTargets[fs.Key] {
-				continue // the compose model mounts it already, as a compose secret
+		var value []byte
+		if v, ok := svc.Environment[fs.Key]; ok && v != nil {
+			value = []byte(*v)
+		} else if sc, ok := composeTargets[fs.Key]; ok {
+			// The model delivers it already, through a compose secret sourced
+			// from a variable of startsvc's own: the same value, named by the key.
+			var err error
+			if value, err = c.composeSecretValue(sc); err != nil {
+				return nil, nil, err
 			}
+		} else {
 			return nil, nil, c.usagef("%s delivers %s as a file, but the service's environment does not set %s", stack.FileSecretsFile, fs.Key, fs.Key)
 		}
-		name, err := c.def.addSecret(svc.Name, fs.Key, []byte(*v))
+		name, err := c.def.addSecret(svc.Name, fs.Key, value)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -281,28 +287,12 @@ func (c *converter) composeSecret(sc types.ServiceSecretConfig, target string) (
 	if !ok {
 		return nil, c.usagef("secret %s is not defined in the compose files", sc.Source)
 	}
-	var name string
-	switch {
-	case bool(def.External):
-		name = orDefault(def.Name, sc.Source)
-	default:
-		var value []byte
-		switch {
-		case def.Environment != "":
-			v, ok := c.in.Project.Environment[def.Environment]
-			if !ok {
-				return nil, c.usagef("secret %s comes from variable %s, which has no value", sc.Source, def.Environment)
-			}
-			value = []byte(v)
-		case def.File != "":
-			var err error
-			if value, err = readSecretFile(c.svc.Name, sc.Source, def.File); err != nil {
-				return nil, err
-			}
-		default:
-			value = []byte(def.Content)
+	name := orDefault(def.Name, sc.Source)
+	if !def.External {
+		value, err := c.composeSecretValue(sc)
+		if err != nil {
+			return nil, err
 		}
-		var err error
 		if name, err = c.def.addSecret(c.svc.Name, sc.Source, value); err != nil {
 			return nil, err
 		}
@@ -314,4 +304,25 @@ func (c *converter) composeSecret(sc types.ServiceSecretConfig, target string) (
 	return &swarm.SecretReference{SecretName: name, File: &swarm.SecretReferenceFileTarget{
 		Name: target, UID: orDefault(sc.UID, "0"), GID: orDefault(sc.GID, "0"), Mode: mode,
 	}}, nil
+}
+
+// composeSecretValue is the value of a compose secret that is not external:
+// a project variable's, a file's, or its inline content.
+func (c *converter) composeSecretValue(sc types.ServiceSecretConfig) ([]byte, error) {
+	def, ok := c.in.Project.Secrets[sc.Source]
+	switch {
+	case !ok:
+		return nil, c.usagef("secret %s is not defined in the compose files", sc.Source)
+	case bool(def.External):
+		return nil, c.usagef("secret %s is external: its value is the swarm's, not the stack's", sc.Source)
+	case def.Environment != "":
+		v, ok := c.in.Project.Environment[def.Environment]
+		if !ok {
+			return nil, c.usagef("secret %s comes from variable %s, which has no value", sc.Source, def.Environment)
+		}
+		return []byte(v), nil
+	case def.File != "":
+		return readSecretFile(c.svc.Name, sc.Source, def.File)
+	}
+	return []byte(def.Content), nil
 }

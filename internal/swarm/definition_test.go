@@ -250,3 +250,27 @@ func TestComposeSecretsBecomeHashedSecrets(t *testing.T) {
 		t.Errorf("an external secret is in the definition, to be created")
 	}
 }
+
+// TestDeclaredKeysDeliveredThroughTheOverlay: when the model already takes a
+// declared key as a compose secret sourced from a variable of startsvc's own
+// (up's generated overlay does so), deploy names the Swarm secret by the key
+// and mounts it once.
+func TestDeclaredKeysDeliveredThroughTheOverlay(t *testing.T) {
+	file := "services:\n  db:\n    image: x\n    environment: {POSTGRES_PASSWORD_FILE: /run/secrets/POSTGRES_PASSWORD}\n" +
+		"    secrets: [{source: STARTSVC_FILE_DB_POSTGRES_PASSWORD, target: POSTGRES_PASSWORD, mode: 0440}]\n" +
+		"secrets:\n  STARTSVC_FILE_DB_POSTGRES_PASSWORD: {environment: STARTSVC_FILE_DB_POSTGRES_PASSWORD}\n"
+	mode := 0o440
+	def, err := Build(Input{Stack: "demo", Project: load(t, file, map[string]string{"STARTSVC_FILE_DB_POSTGRES_PASSWORD": "pw-value"}),
+		FileSecrets: stack.FileSecrets{"db": {{Key: "POSTGRES_PASSWORD", FileEnv: "POSTGRES_PASSWORD_FILE", Mode: &mode}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	refs := def.Services["db"].Spec.TaskTemplate.ContainerSpec.Secrets
+	want := SecretName("demo", "POSTGRES_PASSWORD", []byte("pw-value"))
+	if len(refs) != 1 || refs[0].SecretName != want || refs[0].File.Name != "POSTGRES_PASSWORD" || refs[0].File.Mode != 0o440 || len(def.Secrets) != 1 {
+		t.Fatalf("secrets %+v (definition has %d), want one %s mounted as POSTGRES_PASSWORD, mode 0440", refs, len(def.Secrets), want)
+	}
+	if env := envOf(def.Services["db"]); env["POSTGRES_PASSWORD_FILE"] != "/run/secrets/POSTGRES_PASSWORD" || env["POSTGRES_PASSWORD"] != "" {
+		t.Errorf("db's environment: %v", env)
+	}
+}

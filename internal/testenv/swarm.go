@@ -3,6 +3,8 @@ package testenv
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"fmt"
 	"os"
 	"os/exec"
@@ -11,11 +13,6 @@ import (
 	"testing"
 	"time"
 )
-
-// SwarmFixtureImage is the fixture image the swarm tests deploy. It has a tag
-// of its own: a swarm task resolves its image's tag whenever it starts, and
-// tests of other packages rebuild FixtureImage at any moment.
-const SwarmFixtureImage = "startsvc-fixture:swarm"
 
 var (
 	swarmOnce sync.Once
@@ -48,21 +45,14 @@ func RequireSwarm(t testing.TB) {
 	t.Skipf("no swarm (%v); set CI=1 to make this a failure", swarmErr)
 }
 
-var (
-	swarmImageOnce sync.Once
-	swarmImageErr  error
-)
-
-// BuildSwarmFixtureImage builds SwarmFixtureImage once per test binary from
-// the fixture program, and returns its tag.
+// BuildSwarmFixtureImage requires a swarm manager (RequireSwarm) and returns
+// the fixture image's source-named tag (BuildFixtureImage): a swarm task
+// resolves its image's tag whenever it starts, and that tag is the one no
+// other checkout retags.
 func BuildSwarmFixtureImage(t testing.TB) string {
 	t.Helper()
 	RequireSwarm(t)
-	swarmImageOnce.Do(func() { swarmImageErr = buildImage(SwarmFixtureImage) })
-	if swarmImageErr != nil {
-		t.Fatalf("build swarm fixture image: %v", swarmImageErr)
-	}
-	return SwarmFixtureImage
+	return BuildFixtureImage(t)
 }
 
 // StackName returns a stack (and project) name no other test uses and
@@ -70,7 +60,9 @@ func BuildSwarmFixtureImage(t testing.TB) string {
 // ends.
 func StackName(t testing.TB) string {
 	t.Helper()
-	name := uniqueName("sss-")
+	b := make([]byte, 4)
+	_, _ = rand.Read(b)
+	name := "sss-" + hex.EncodeToString(b)
 	t.Cleanup(func() { RemoveStack(name) })
 	return name
 }

@@ -58,19 +58,24 @@ func RequireDocker(t testing.TB) {
 
 var (
 	imageOnce sync.Once
+	imageTag  string
 	imageErr  error
 )
 
 // BuildFixtureImage builds FixtureImage once per test binary: the fixture program
 // compiled statically into a FROM scratch image, so that nothing is pulled.
+// It returns a second tag of the same image named after the fixture's source
+// (startsvc-fixture:src-HASH): a test binary of another checkout on the same
+// Engine may retag FixtureImage with its own fixture at any moment, but never
+// that one. Tests that need a subcommand newer than other checkouts' use it.
 func BuildFixtureImage(t testing.TB) string {
 	t.Helper()
 	RequireDocker(t)
-	imageOnce.Do(func() { imageErr = buildImage(FixtureImage) })
+	imageOnce.Do(func() { imageTag, imageErr = buildFixture() })
 	if imageErr != nil {
 		t.Fatalf("build fixture image: %v", imageErr)
 	}
-	return FixtureImage
+	return imageTag
 }
 
 // fixtureLabel carries a hash of the fixture's source on the image, so that a
@@ -80,31 +85,40 @@ func BuildFixtureImage(t testing.TB) string {
 // would upset another package's tests running meanwhile.
 const fixtureLabel = "startsvc.fixture.source"
 
-// buildImage builds the fixture program into a FROM scratch image tagged
-// tag, unless the image of that tag was built from the same source.
-func buildImage(tag string) error {
+// buildFixture makes sure FixtureImage and the source-named tag it returns
+// hold the fixture of this source, building it only when no image does.
+func buildFixture() (string, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	src, err := os.ReadFile(filepath.Join(sourceDir(), "fixture", "main.go"))
 	if err != nil {
-		return err
+		return "", err
 	}
 	sum := sha256.Sum256(append(src, runtime.Version()...))
 	hash := hex.EncodeToString(sum[:12])
+	tag := strings.Split(FixtureImage, ":")[0] + ":src-" + hash
 	// One build at a time across the test binaries of this machine.
 	lf, err := os.OpenFile(filepath.Join(os.TempDir(), "startsvc-fixture.lock"), os.O_CREATE|os.O_RDWR, 0o600)
 	if err != nil {
-		return err
+		return "", err
 	}
 	defer lf.Close()
 	if err := syscall.Flock(int(lf.Fd()), syscall.LOCK_EX); err != nil {
-		return err
+		return "", err
 	}
 	defer syscall.Flock(int(lf.Fd()), syscall.LOCK_UN)
-	out, err := exec.CommandContext(ctx, "docker", "image", "inspect", "--format", `{{index .Config.Labels "`+fixtureLabel+`"}}`, tag).Output()
+	docker := func(args ...string) error { return exec.CommandContext(ctx, "docker", args...).Run() }
+	out, err := exec.CommandContext(ctx, "docker", "image", "inspect", "--format", `{{index .Config.Labels "`+fixtureLabel+`"}}`, FixtureImage).Output()
 	if err == nil && strings.TrimSpace(string(out)) == hash {
-		return nil
+		return tag, docker("tag", FixtureImage, tag)
 	}
+	if docker("image", "inspect", tag) == nil {
+		return tag, docker("tag", tag, FixtureImage)
+	}
+	return tag, buildFixtureImage(ctx, hash, tag)
+}
+
+func buildFixtureImage(ctx context.Context, hash, tag string) error {
 	dir, err := os.MkdirTemp("", "startsvc-fixture-")
 	if err != nil {
 		return err
@@ -121,7 +135,7 @@ func buildImage(tag string) error {
 		return err
 	}
 	// The legacy builder needs nothing from a registry for FROM scratch.
-	img := exec.CommandContext(ctx, "docker", "build", "--quiet", "--label", fixtureLabel+"="+hash, "--tag", tag, dir)
+	img := exec.CommandContext(ctx, "docker", "build", "--quiet", "--label", fixtureLabel+"="+hash, "--tag", FixtureImage, "--tag", tag, dir)
 	img.Env = append(os.Environ(), "DOCKER_BUILDKIT=0")
 	if out, err := img.CombinedOutput(); err != nil {
 		return fmt.Errorf("docker build: %v\n%s", err, out)
@@ -139,16 +153,11 @@ func sourceDir() string {
 // the project, volumes included, when t ends.
 func ProjectName(t testing.TB) string {
 	t.Helper()
-	name := uniqueName("sst-")
-	t.Cleanup(func() { RemoveProject(name) })
-	return name
-}
-
-// uniqueName is prefix and 8 random hex digits.
-func uniqueName(prefix string) string {
 	b := make([]byte, 4)
 	_, _ = rand.Read(b)
-	return prefix + hex.EncodeToString(b)
+	name := "sst-" + hex.EncodeToString(b)
+	t.Cleanup(func() { RemoveProject(name) })
+	return name
 }
 
 // RemoveProject removes every container, network and volume of a project.

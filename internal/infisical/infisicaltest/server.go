@@ -11,8 +11,15 @@
 // environments, folders, shared and personal secrets, imports (of the listed
 // folder only) and reference expansion; listing through v4 and v3 or, in
 // V3Only mode, through v3 alone (v4 then answers the route-404 of a server
-// without that route); the v3 write routes and folder creation for migrate;
-// the routes that set a fresh instance up, with a log of their calls (admin.go).
+// without that route); the project's environments (GET /v1/workspace/{id})
+// and child folders (GET /v1/folders); the v3 write routes and folder
+// creation for migrate.
+//
+// An environment or folder that does not exist is answered as the real
+// servers answer it: in V3Only mode (a 2024 server) the listing is 200 with an
+// empty list, exactly as for an empty folder; in V4 mode (a 2026 server) it is
+// 404 SecretPathNotFound on both listing routes.
+// The routes that set a fresh instance up, with a log of their calls (admin.go).
 // An identity added with AddIdentity may read every project (one created
 // through the admin routes only those it is a member of); a service token only
 // its own project and environment, and one added as read-only may not write.
@@ -45,9 +52,11 @@ import (
 type Mode int
 
 const (
-	// V4 is a current server: GET /api/v4/secrets and the older v3 route.
+	// V4 is a current server (2026): GET /api/v4/secrets and the older v3
+	// route; an unknown environment or folder is 404 SecretPathNotFound.
 	V4 Mode = iota
-	// V3Only is a server from 2024: /api/v4/secrets answers a route-404.
+	// V3Only is a server from 2024: /api/v4/secrets answers a route-404, and
+	// an unknown environment or folder lists 200 with no secrets.
 	V3Only
 )
 
@@ -63,6 +72,8 @@ const (
 	RouteCreateBatch  = "POST /api/v3/secrets/batch/raw"
 	RouteUpdateBatch  = "PATCH /api/v3/secrets/batch/raw"
 	RouteCreateFolder = "POST /api/v1/folders"
+	RouteWorkspace    = "GET /api/v1/workspace/{id}"
+	RouteFolders      = "GET /api/v1/folders"
 )
 
 // writeRoutes are the routes FailWrite counts.
@@ -87,6 +98,8 @@ const (
 	faultInvalidJSON
 	faultTruncated
 	faultHuge
+	faultRouteMissing
+	faultNameless
 )
 
 // Status answers with code and Infisical's error body, as the server does on
@@ -109,6 +122,13 @@ func InvalidJSON() Fault { return Fault{kind: faultInvalidJSON} }
 // TruncatedBody announces a body longer than it sends, then closes the connection.
 func TruncatedBody() Fault { return Fault{kind: faultTruncated} }
 
+// NamelessSecret answers a listing 200 with a well-formed body holding a
+// secret whose name is empty: an answer no Infisical gives.
+func NamelessSecret() Fault { return Fault{kind: faultNameless} }
+
+// RouteMissing answers as a server without the route does: 404 "Route … not found".
+func RouteMissing() Fault { return Fault{kind: faultRouteMissing} }
+
 // HugeBody answers 200 with a JSON body of about n bytes.
 func HugeBody(n int64) Fault { return Fault{kind: faultHuge, size: n} }
 
@@ -119,7 +139,7 @@ type Server struct {
 	mu             sync.Mutex
 	mode           Mode
 	oldLoginErrors bool
-	pathNotFound   bool
+	legacyNotFound bool
 	identities     map[string]string // client id → client secret
 	tokens         map[string]bool   // access token → still valid
 	service        map[string]serviceToken
@@ -216,6 +236,8 @@ func newServer() *Server {
 	handle(RouteUpdateBatch, s.writeBatch)
 	handle(RouteCreateFolder, s.createFolder)
 	s.handleAdmin(mux)
+	handle(RouteWorkspace, s.workspace)
+	handle(RouteFolders, s.folders)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		if s.begin(w, r, r.Method+" "+r.URL.Path) {
 			s.routeNotFound(w, r)
@@ -253,13 +275,13 @@ func (s *Server) SetOldLoginErrors(on bool) {
 	s.oldLoginErrors = on
 }
 
-// SetPathNotFound makes both listing routes answer an unknown environment or
-// folder as a 2026 server does — 404 SecretPathNotFound naming the folder and
-// the environment — instead of with an empty list.
-func (s *Server) SetPathNotFound(on bool) {
+// SetLegacyNotFound makes a current (V4) server answer an unknown environment
+// as servers between 2024 and 2026 did: 404 NotFound "Environment with slug
+// … not found", instead of a 2026 server's 404 SecretPathNotFound.
+func (s *Server) SetLegacyNotFound(on bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.pathNotFound = on
+	s.legacyNotFound = on
 }
 
 // AddIdentity registers a machine identity's universal-auth credentials.
@@ -523,6 +545,11 @@ func (s *Server) play(w http.ResponseWriter, r *http.Request, route string, f Fa
 		io.WriteString(w, `{"secrets":[{"secretKey":"BROKEN", secretValue: nope}]}`)
 	case faultTruncated:
 		s.truncated(w)
+	case faultRouteMissing:
+		s.routeNotFound(w, r)
+	case faultNameless:
+		writeJSON(w, http.StatusOK, map[string]any{"imports": []any{}, "secrets": []map[string]any{
+			{"secretKey": "", "secretValue": "nameless-value", "type": "shared", "secretPath": "/", "version": 1}}})
 	case faultHuge:
 		w.Header().Set("Content-Type", "application/json; charset=utf-8")
 		io.WriteString(w, `{"secrets":[],"imports":[],"padding":"`)
@@ -746,19 +773,27 @@ func (s *Server) list(w http.ResponseWriter, r *http.Request, projectParam, impo
 		s.writeError(w, http.StatusNotFound, "NotFound", fmt.Sprintf("Project with ID '%s' not found", projectID))
 		return
 	}
-	if s.pathNotFound && s.folderLocked(projectID, env, base, false) == nil {
-		s.writeError(w, http.StatusNotFound, "SecretPathNotFound",
-			fmt.Sprintf("Folder with path '%s' in environment '%s' was not found", base, env))
-		return
-	}
-	e, ok := proj.envs[env]
-	if !ok {
+	if _, ok := proj.envs[env]; !ok && s.legacyNotFound && s.mode != V3Only {
 		s.writeError(w, http.StatusNotFound, "NotFound",
 			fmt.Sprintf("Environment with slug '%s' in project with ID '%s' not found", env, projectID))
 		return
 	}
 	if st := p.service; st != nil && (st.project != projectID || st.env != env) {
 		s.writeError(w, http.StatusForbidden, "PermissionDenied", "You are not allowed to read secrets in this environment")
+		return
+	}
+	e, ok := proj.envs[env]
+	if ok && e.folders[base] == nil {
+		ok = false
+	}
+	if !ok {
+		if s.mode == V3Only {
+			// A 2024 server: no error, an empty listing.
+			writeJSON(w, http.StatusOK, map[string]any{"secrets": []any{}, "imports": []any{}})
+			return
+		}
+		s.writeError(w, http.StatusNotFound, "SecretPathNotFound", fmt.Sprintf(
+			"Folder with path '%s' in environment '%s' was not found. Please ensure the environment slug and secret path is correct.", base, env))
 		return
 	}
 	var paths []string
@@ -1076,6 +1111,85 @@ func (s *Server) createFolder(w http.ResponseWriter, r *http.Request) {
 	e.folders[full] = &folder{secrets: map[string]*secret{}}
 	s.mu.Unlock()
 	writeJSON(w, http.StatusOK, map[string]any{"folder": map[string]any{"id": "fld-" + full, "name": req.Name, "path": full}})
+}
+
+// workspace answers GET /v1/workspace/{id}: the project and its environments.
+func (s *Server) workspace(w http.ResponseWriter, r *http.Request) {
+	p, ok := s.authenticate(w, r)
+	if !ok {
+		return
+	}
+	id := r.PathValue("id")
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	proj, ok := s.projects[id]
+	if !ok {
+		s.writeError(w, http.StatusNotFound, "NotFound", fmt.Sprintf("Project with ID '%s' not found", id))
+		return
+	}
+	if p.service != nil && p.service.project != id {
+		s.writeError(w, http.StatusForbidden, "PermissionDenied", "You are not allowed to access this project")
+		return
+	}
+	var slugs []string
+	for slug := range proj.envs {
+		slugs = append(slugs, slug)
+	}
+	sort.Strings(slugs)
+	envs := []map[string]any{}
+	for _, slug := range slugs {
+		envs = append(envs, map[string]any{"id": "env-" + slug, "name": slug, "slug": slug})
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"workspace": map[string]any{
+		"id": id, "_id": id, "name": id, "slug": id, "environments": envs, "autoCapitalization": false}})
+}
+
+// folders answers GET /v1/folders: the folders directly below path, and an
+// empty list when path itself does not exist, as the 2024 server does.
+func (s *Server) folders(w http.ResponseWriter, r *http.Request) {
+	p, ok := s.authenticate(w, r)
+	if !ok {
+		return
+	}
+	q := r.URL.Query()
+	projectID, env := q.Get("workspaceId"), q.Get("environment")
+	if projectID == "" {
+		s.validation(w, "workspaceId", "Required")
+		return
+	}
+	if env == "" {
+		s.validation(w, "environment", "Required")
+		return
+	}
+	parent := cleanPath(q.Get("path"))
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	proj, ok := s.projects[projectID]
+	if !ok {
+		s.writeError(w, http.StatusNotFound, "NotFound", fmt.Sprintf("Project with ID '%s' not found", projectID))
+		return
+	}
+	if p.service != nil && p.service.project != projectID {
+		s.writeError(w, http.StatusForbidden, "PermissionDenied", "You are not allowed to access this project")
+		return
+	}
+	e, ok := proj.envs[env]
+	if !ok {
+		s.writeError(w, http.StatusNotFound, "NotFound", fmt.Sprintf("Environment with slug '%s' not found", env))
+		return
+	}
+	var names []string
+	for fp := range e.folders {
+		if fp != "/" && path.Dir(fp) == parent {
+			names = append(names, path.Base(fp))
+		}
+	}
+	sort.Strings(names)
+	out := []map[string]any{}
+	for _, n := range names {
+		out = append(out, map[string]any{"id": "fld-" + path.Join(parent, n), "name": n, "version": 1})
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"folders": out})
 }
 
 // folderLocked finds a folder; with create it makes the project, the
