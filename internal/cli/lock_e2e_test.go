@@ -15,9 +15,12 @@ func TestConcurrentUpWaits(t *testing.T) {
 	stack := writeStack(t, "services:\n  app:\n    image: "+testenv.FixtureImage+"\n    environment: {READY_AFTER: 3s}\n"+
 		"    healthcheck:\n      test: [\"CMD\", \"/fixture\", \"health\"]\n      interval: 1s\n      start_period: 60s\n")
 	project := testenv.ProjectName(t)
-	_, out1, wait1 := startWatched(t, nil, "up", "-C", stack, "-p", project)
+	// Both are the same user's: they share the folder locks live in (each
+	// run of a test gets a state folder of its own otherwise).
+	shared := []string{"XDG_RUNTIME_DIR=" + t.TempDir()}
+	_, out1, wait1 := startWatched(t, shared, "up", "-C", stack, "-p", project)
 	until(t, 60*time.Second, "the first up to start compose", func() bool { return strings.Contains(out1.String(), "starting project") })
-	_, out2, wait2 := startWatched(t, nil, "up", "-C", stack, "-p", project)
+	_, out2, wait2 := startWatched(t, shared, "up", "-C", stack, "-p", project)
 	code1, code2 := wait1(), wait2()
 	if code1 != 0 || code2 != 0 {
 		t.Fatalf("exits %d and %d, want 0 and 0:\n--- first\n%s\n--- second\n%s", code1, code2, out1.String(), out2.String())
