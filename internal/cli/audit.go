@@ -71,16 +71,9 @@ func runAudit(ctx context.Context, d *deps, o *auditOptions) error {
 	if err != nil {
 		return err
 	}
-	// Findings hold names only; the redactor is a second guard.
-	out := g.redactor.Writer(d.env.Stdout)
-	if o.json {
-		err = writeAuditJSON(out, g, s.Profile.Name, rep)
-	} else {
-		err = writeAudit(out, rep)
-	}
-	if cerr := out.Close(); err == nil {
-		err = cerr
-	}
+	err = printResult(d, g, o.json,
+		func(w io.Writer) error { return writeAuditJSON(w, g, s.Profile.Name, rep) },
+		func(w io.Writer) error { return writeAudit(w, rep) })
 	if err != nil {
 		return err
 	}

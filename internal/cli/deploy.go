@@ -74,16 +74,9 @@ func runDeploy(ctx context.Context, d *deps, o *deployOptions) error {
 		return err
 	}
 	if g.DryRun {
-		out := g.redactor.Writer(d.env.Stdout)
-		if o.json {
-			err = writeDeployJSON(out, g.Project, dep)
-		} else {
-			err = writeDeployPlan(out, dep)
-		}
-		if cerr := out.Close(); err == nil {
-			err = cerr
-		}
-		return err
+		return printResult(d, g, o.json,
+			func(w io.Writer) error { return writeDeployJSON(w, g.Project, dep) },
+			func(w io.Writer) error { return writeDeployPlan(w, dep) })
 	}
 	if !g.Quiet {
 		if st, err := l.Status(ctx); err == nil && len(st) > 0 {

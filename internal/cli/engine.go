@@ -52,3 +52,20 @@ func absDir(d *deps, g *globalOptions) string {
 
 // plural says "1 container" or "3 containers".
 func plural(n int, word string) string { return launch.Plural(n, word) }
+
+// printResult writes a command's result to standard output through the
+// masker, as JSON with --json and as text otherwise. The result holds names
+// only; the masker is a second guard.
+func printResult(d *deps, g *globalOptions, asJSON bool, json, text func(io.Writer) error) error {
+	out := g.redactor.Writer(d.env.Stdout)
+	var err error
+	if asJSON {
+		err = json(out)
+	} else {
+		err = text(out)
+	}
+	if cerr := out.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}

@@ -59,15 +59,9 @@ func runPlan(ctx context.Context, d *deps, o *planOptions) error {
 	if err != nil {
 		return err
 	}
-	out := g.redactor.Writer(d.env.Stdout)
-	if o.json {
-		err = writePlanJSON(out, g, s.Profile.Name, plan)
-	} else {
-		err = writePlan(out, plan)
-	}
-	if cerr := out.Close(); err == nil {
-		err = cerr
-	}
+	err = printResult(d, g, o.json,
+		func(w io.Writer) error { return writePlanJSON(w, g, s.Profile.Name, plan) },
+		func(w io.Writer) error { return writePlan(w, plan) })
 	if err != nil {
 		return err
 	}
