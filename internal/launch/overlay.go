@@ -125,15 +125,9 @@ func (o *overlay) render() ([]byte, error) {
 			for _, sc := range so.secrets {
 				m := mapping()
 				add(m, "source", str(sc.Source))
-				if sc.Target != "" {
-					add(m, "target", str(sc.Target))
-				}
-				if sc.UID != "" {
-					add(m, "uid", str(sc.UID))
-				}
-				if sc.GID != "" {
-					add(m, "gid", str(sc.GID))
-				}
+				addString(m, "target", sc.Target)
+				addString(m, "uid", sc.UID)
+				addString(m, "gid", sc.GID)
 				if sc.Mode != nil {
 					add(m, "mode", &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!int", Value: "0" + strconv.FormatUint(uint64(*sc.Mode), 8)})
 				}
@@ -169,24 +163,12 @@ func (o *overlay) render() ([]byte, error) {
 func portNode(p types.ServicePortConfig) *yaml.Node {
 	m := mapping()
 	add(m, "target", &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!int", Value: strconv.FormatUint(uint64(p.Target), 10)})
-	if p.Published != "" {
-		add(m, "published", str(p.Published))
-	}
-	if p.HostIP != "" {
-		add(m, "host_ip", str(p.HostIP))
-	}
-	if p.Protocol != "" {
-		add(m, "protocol", str(p.Protocol))
-	}
-	if p.Mode != "" {
-		add(m, "mode", str(p.Mode))
-	}
-	if p.Name != "" {
-		add(m, "name", str(p.Name))
-	}
-	if p.AppProtocol != "" {
-		add(m, "app_protocol", str(p.AppProtocol))
-	}
+	addString(m, "published", p.Published)
+	addString(m, "host_ip", p.HostIP)
+	addString(m, "protocol", p.Protocol)
+	addString(m, "mode", p.Mode)
+	addString(m, "name", p.Name)
+	addString(m, "app_protocol", p.AppProtocol)
 	return m
 }
 
@@ -198,6 +180,14 @@ func str(s string) *yaml.Node {
 
 func add(m *yaml.Node, key string, v *yaml.Node) {
 	m.Content = append(m.Content, &yaml.Node{Kind: yaml.ScalarNode, Value: key}, v)
+}
+
+// addString adds key as a string unless v is empty: an empty field is
+// compose's default and stays out of the overlay.
+func addString(m *yaml.Node, key, v string) {
+	if v != "" {
+		add(m, key, str(v))
+	}
 }
 
 // overlayFile holds the generated overlay on disk while the Stack is open: a
