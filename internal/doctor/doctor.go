@@ -65,6 +65,7 @@ const (
 	CheckRequired         = "required-variables"
 	CheckComposeFiles     = "compose-files"
 	CheckComposeFeatures  = "compose-features"
+	CheckFileSecrets      = "file-secrets"
 	CheckProfile          = "profile"
 	CheckRequirements     = "profile-requirements"
 	CheckPorts            = "ports"
@@ -178,6 +179,7 @@ func Run(ctx context.Context, o Options) *Report {
 	r.checkEnvFile()
 	r.checkSupabaseCheckout()
 	r.checkLoad(ctx)
+	r.checkFileSecrets(ctx)
 	r.checkProfile()
 	r.checkPorts(ctx)
 	r.checkBreakages()

@@ -164,6 +164,9 @@ func (r *run) checkFeatures(files []string) {
 		return
 	}
 	needs := compose.Needs(uniq(files))
+	if declared, err := stack.LoadFileSecrets(r.layout.Dir); err == nil && len(declared) > 0 {
+		needs = append(needs, compose.FeatureFileSecrets)
+	}
 	if len(needs) == 0 {
 		r.ok(CheckComposeFeatures, "the compose files use no feature newer than startsvc's minimum compose", "")
 		return

@@ -79,19 +79,17 @@ func (s *Stack) planFileSecrets(ctx context.Context, all *compose.Project, ov *o
 	if err != nil {
 		return err
 	}
+	if err := decl.CheckKeys(raw, func(service, variable string) bool {
+		_, set := services[service].Environment[variable]
+		return set
+	}); err != nil {
+		return err
+	}
 	used := map[string]bool{}
 	for _, name := range decl.Services() {
 		svc := services[name]
 		for _, f := range decl.For(name) {
-			refs, ok := raw[name][f.Key]
-			if !ok {
-				return exitcode.Usagef("%s: service %s takes %s as a file, but %s is not in the service's environment: section",
-					stack.FileSecretsFile, name, f.Key, f.Key)
-			}
-			if _, set := svc.Environment[f.FileEnv]; set {
-				return exitcode.Usagef("%s: service %s takes %s as a file named by %s, but the service sets %s itself",
-					stack.FileSecretsFile, name, f.Key, f.FileEnv, f.FileEnv)
-			}
+			refs := raw[name][f.Key]
 			fs := fileSecret{FileSecret: f, service: name, variable: uniqueName(fileVariable(name, f.Key), used), refs: refs}
 			if v := svc.Environment[f.Key]; v != nil {
 				fs.value = *v

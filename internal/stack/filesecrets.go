@@ -195,6 +195,28 @@ func (e EnvOnly) Check(all []string) error {
 	return unknownServices(unknown)
 }
 
+// CheckKeys reports, as a usage error, the first declaration that cannot be
+// carried out on the compose files: a key outside its service's
+// environment: section (environment maps each service to the keys of that
+// section, as compose.EnvironmentVariables reads them; a key an env_file
+// supplies cannot be removed from the service), or a variable naming the
+// file that the service already sets itself (setsItself).
+func (f FileSecrets) CheckKeys(environment map[string]map[string][]string, setsItself func(service, variable string) bool) error {
+	for _, service := range f.Services() {
+		for _, fs := range f.For(service) {
+			if _, ok := environment[service][fs.Key]; !ok {
+				return exitcode.Usagef("%s: service %s takes %s as a file, but %s is not in the service's environment: section",
+					FileSecretsFile, service, fs.Key, fs.Key)
+			}
+			if setsItself(service, fs.FileEnv) {
+				return exitcode.Usagef("%s: service %s takes %s as a file named by %s, but the service sets %s itself",
+					FileSecretsFile, service, fs.Key, fs.FileEnv, fs.FileEnv)
+			}
+		}
+	}
+	return nil
+}
+
 func unknownServices(names []string) error {
 	if len(names) > 0 {
 		return exitcode.Usagef("%s names %s, which the compose files do not define", FileSecretsFile, strings.Join(names, ", "))
