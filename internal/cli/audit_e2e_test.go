@@ -124,8 +124,7 @@ func TestInStackFileSecrets(t *testing.T) {
 		"    healthcheck:\n      test: [\"CMD\", \"/fixture\", \"health\"]\n      interval: 1s\n      start_period: 60s\n"+
 		"  app:\n    image: "+image+"\n    user: \"1000:1000\"\n    environment:\n      APP_SECRET: ${APP_SECRET:?set by Infisical}\n")
 	writeFiles(t, dir, map[string]string{
-		"stages.yml": "stages:\n  - name: secrets\n    when: infisical-in-stack\n    services: [infisical]\n    ready_url: " + srv.URL +
-			"/api/status\n    fetch_secrets: true\n  - name: apps\n    services: [\"*\"]\n",
+		"stages.yml":          inStackStages(srv.URL),
 		".env":                "INFISICAL_BOOTSTRAP=bootstrap-value\n",
 		stack.FileSecretsFile: "services:\n  infisical: [BOOTSTRAP]\n  app: [APP_SECRET]\n",
 	})

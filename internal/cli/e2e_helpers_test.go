@@ -72,6 +72,14 @@ func infisicalEnv(srv *infisicaltest.Server, secret string) []string {
 	}
 }
 
+// inStackStages is the stages.yml of a stack whose service infisical is the
+// Infisical at url: a first stage of it alone, ready once url answers, after
+// which secrets are fetched; then every other service.
+func inStackStages(url string) string {
+	return "stages:\n  - name: secrets\n    when: infisical-in-stack\n    services: [infisical]\n    ready_url: " + url +
+		"/api/status\n    fetch_secrets: true\n  - name: apps\n    services: [\"*\"]\n"
+}
+
 type result struct {
 	code     int
 	out      string // stdout and stderr together

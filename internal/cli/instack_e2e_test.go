@@ -35,16 +35,7 @@ func TestInfisicalInsideTheStack(t *testing.T) {
       APP_SECRET: ${APP_SECRET:?set by Infisical}
       OVERRIDE: ${OVERRIDE}
 `)
-	stages := `stages:
-  - name: secrets
-    when: infisical-in-stack
-    services: [infisical]
-    ready_url: ` + srv.URL + `/api/status
-    fetch_secrets: true
-  - name: apps
-    services: ["*"]
-`
-	if err := os.WriteFile(filepath.Join(stack, "stages.yml"), []byte(stages), 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(stack, "stages.yml"), []byte(inStackStages(srv.URL)), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	if err := os.WriteFile(filepath.Join(stack, ".env"), []byte("INFISICAL_BOOTSTRAP=bootstrap-value\nOVERRIDE=override-from-dotenv\n"), 0o600); err != nil {

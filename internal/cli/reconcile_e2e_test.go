@@ -159,8 +159,7 @@ func TestReconcileInStack(t *testing.T) {
     environment:
       APP_SECRET: ${APP_SECRET:?set by Infisical}
 `)
-	stages := "stages:\n  - name: secrets\n    when: infisical-in-stack\n    services: [infisical]\n    ready_url: " + srv.URL +
-		"/api/status\n    fetch_secrets: true\n  - name: apps\n    services: [\"*\"]\n"
+	stages := inStackStages(srv.URL)
 	writeFiles(t, stack, map[string]string{"stages.yml": stages, ".env": "INFISICAL_BOOTSTRAP=bootstrap-value\n"})
 	project := testenv.ProjectName(t)
 	env := infisicalEnv(srv, "client-secret-value-1")

@@ -149,8 +149,7 @@ func TestInStackStartsWithTheSnapshot(t *testing.T) {
       APP_SECRET: ${APP_SECRET:?set by Infisical}
       EARLY_SECRET: ${EARLY_SECRET}
 `)
-	stages := "stages:\n  - name: secrets\n    when: infisical-in-stack\n    services: [infisical]\n    ready_url: " + srv.URL +
-		"/api/status\n    fetch_secrets: true\n  - name: apps\n    services: [\"*\"]\n"
+	stages := inStackStages(srv.URL)
 	if err := os.WriteFile(filepath.Join(stack, "stages.yml"), []byte(stages), 0o644); err != nil {
 		t.Fatal(err)
 	}

@@ -1122,13 +1122,8 @@ func (s *Server) workspace(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("id")
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	proj, ok := s.projects[id]
+	proj, ok := s.projectFor(w, p, id)
 	if !ok {
-		s.writeError(w, http.StatusNotFound, "NotFound", fmt.Sprintf("Project with ID '%s' not found", id))
-		return
-	}
-	if p.service != nil && p.service.project != id {
-		s.writeError(w, http.StatusForbidden, "PermissionDenied", "You are not allowed to access this project")
 		return
 	}
 	var slugs []string
@@ -1142,6 +1137,22 @@ func (s *Server) workspace(w http.ResponseWriter, r *http.Request) {
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"workspace": map[string]any{
 		"id": id, "_id": id, "name": id, "slug": id, "environments": envs, "autoCapitalization": false}})
+}
+
+// projectFor is the project id names, when p may read its environments and
+// folders; otherwise it answers 404 (no such project) or 403 (a token of
+// another project) and reports false. s.mu must be held.
+func (s *Server) projectFor(w http.ResponseWriter, p principal, id string) (*project, bool) {
+	proj, ok := s.projects[id]
+	if !ok {
+		s.writeError(w, http.StatusNotFound, "NotFound", fmt.Sprintf("Project with ID '%s' not found", id))
+		return nil, false
+	}
+	if p.service != nil && p.service.project != id {
+		s.writeError(w, http.StatusForbidden, "PermissionDenied", "You are not allowed to access this project")
+		return nil, false
+	}
+	return proj, true
 }
 
 // folders answers GET /v1/folders: the folders directly below path, and an
@@ -1164,13 +1175,8 @@ func (s *Server) folders(w http.ResponseWriter, r *http.Request) {
 	parent := cleanPath(q.Get("path"))
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	proj, ok := s.projects[projectID]
+	proj, ok := s.projectFor(w, p, projectID)
 	if !ok {
-		s.writeError(w, http.StatusNotFound, "NotFound", fmt.Sprintf("Project with ID '%s' not found", projectID))
-		return
-	}
-	if p.service != nil && p.service.project != projectID {
-		s.writeError(w, http.StatusForbidden, "PermissionDenied", "You are not allowed to access this project")
 		return
 	}
 	e, ok := proj.envs[env]
