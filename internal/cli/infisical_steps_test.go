@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/spf13/cobra"
 	"github.com/startsvc/startsvc/internal/infisical/infisicaltest"
 )
 
@@ -121,19 +122,11 @@ func TestSetupWaitsForInfisical(t *testing.T) {
 // returns the options the flags filled.
 func parseSetup(t *testing.T, args ...string) (*setupOptions, error) {
 	t.Helper()
-	g := &globalOptions{}
-	d := &deps{env: Env{Stdout: &bytes.Buffer{}, Stderr: &bytes.Buffer{}}}
-	root := newRoot(d, g)
-	o := &setupOptions{global: g}
-	cmd := setupCommand(d, o)
-	root.AddCommand(cmd) // flags of the root are inherited
-	if err := cmd.ParseFlags(args); err != nil {
-		return o, err
-	}
-	if err := g.validate(); err != nil {
-		return o, err
-	}
-	return o, o.validate()
+	o := &setupOptions{}
+	return o, parseCommand(args, func(d *deps, g *globalOptions) (*cobra.Command, func() error) {
+		o.global = g
+		return setupCommand(d, o), o.validate
+	})
 }
 
 func TestSetupFlags(t *testing.T) {

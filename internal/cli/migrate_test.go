@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/spf13/cobra"
 	"github.com/startsvc/startsvc/internal/exitcode"
 	"github.com/startsvc/startsvc/internal/infisical/infisicaltest"
 	"github.com/startsvc/startsvc/internal/secrets"
@@ -21,19 +22,29 @@ var testValues = []string{"pw-abcdef-123", "padded-value", "csecret-value-1", "w
 // returns the options the flags filled.
 func parseMigrate(t *testing.T, args ...string) (*migrateOptions, error) {
 	t.Helper()
+	o := &migrateOptions{}
+	return o, parseCommand(args, func(d *deps, g *globalOptions) (*cobra.Command, func() error) {
+		o.global = g
+		return migrateCommand(d, o), o.validate
+	})
+}
+
+// parseCommand parses args the way Execute would for the subcommand that
+// command makes, under the root command (whose flags it inherits), then
+// validates the global options and the subcommand's own.
+func parseCommand(args []string, command func(*deps, *globalOptions) (*cobra.Command, func() error)) error {
 	g := &globalOptions{}
 	d := &deps{env: Env{Stdout: &bytes.Buffer{}, Stderr: &bytes.Buffer{}}}
 	root := newRoot(d, g)
-	o := &migrateOptions{global: g}
-	cmd := migrateCommand(d, o)
-	root.AddCommand(cmd) // flags of the root are inherited
+	cmd, validate := command(d, g)
+	root.AddCommand(cmd)
 	if err := cmd.ParseFlags(args); err != nil {
-		return o, err
+		return err
 	}
 	if err := g.validate(); err != nil {
-		return o, err
+		return err
 	}
-	return o, o.validate()
+	return validate()
 }
 
 func TestMigrateFlags(t *testing.T) {
